@@ -1,0 +1,98 @@
+//! The Lambda edge, and the only module that sees Lambda types. Turns a payload into a
+//! scope, runs the reconciler, and decides what Lambda sees: transient failures are `Err`
+//! (Lambda's retry or the queue's redelivery runs the work again); permanent ones are logged
+//! with their reason and answered `Ok`, so a bad event never becomes a retry storm.
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{error, info, warn};
+
+use crate::clients::App;
+use crate::config::TargetSyncConfig;
+use crate::error::Result;
+use crate::events::{self, TargetWake};
+use crate::targets::{self, Report};
+
+/// What an invocation returns (and what `cargo lambda invoke` prints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome<R> {
+    /// The reconcile ran.
+    Reconciled(R),
+    /// The event needed no work.
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// A permanent failure: logged, not retried.
+    Dropped {
+        /// The error's kind, e.g. `BadEvent`.
+        kind: &'static str,
+        /// The error, in words.
+        reason: String,
+    },
+}
+
+/// `target-sync`'s handler.
+pub async fn target_sync(
+    app: &App<TargetSyncConfig>,
+    event: LambdaEvent<Value>,
+) -> Result<Outcome<Report>> {
+    // Boxed: the SDK futures nest deep enough to overflow the compiler's layout depth
+    // when the runtime wraps them again.
+    settle(Box::pin(target_sync_payload(app, &event.payload)).await)
+}
+
+/// The handler minus the Lambda envelope: what tests and the CLI call.
+pub async fn target_sync_payload(
+    app: &App<TargetSyncConfig>,
+    payload: &Value,
+) -> Result<Outcome<Report>> {
+    match events::target_wake(payload, &app.config.vpc_endpoint_id)? {
+        TargetWake::Ignore { reason } => {
+            info!(reason = %reason, "event needs no work");
+            Ok(Outcome::Ignored { reason })
+        }
+        TargetWake::Reconcile(trigger) => Ok(Outcome::Reconciled(
+            targets::reconcile(app, &trigger).await?,
+        )),
+    }
+}
+
+/// Transient -> `Err` (retry); permanent -> logged, `Ok(Dropped)` (no retry).
+fn settle<R>(result: Result<Outcome<R>>) -> Result<Outcome<R>> {
+    match result {
+        Err(e) if e.is_transient() => {
+            error!(kind = e.kind(), code = e.aws_code(), error = %e, "transient failure; the invocation will be retried");
+            Err(e)
+        }
+        Err(e) => {
+            warn!(kind = e.kind(), code = e.aws_code(), reason = %e, "permanent failure; dropped, not retried");
+            Ok(Outcome::Dropped {
+                kind: e.kind(),
+                reason: e.to_string(),
+            })
+        }
+        ok => ok,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn permanent_errors_become_dropped_and_transient_stay_errors() {
+        let dropped = settle::<()>(Err(Error::bad_event("no detail"))).unwrap();
+        assert_eq!(
+            dropped,
+            Outcome::Dropped {
+                kind: "BadEvent",
+                reason: "bad event: no detail".into()
+            }
+        );
+        assert!(settle::<()>(Err(Error::Drift("x".into()))).is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! The one error type. Every failure is either transient (the caller should run the same
+//! work again: Lambda's retry or the queue's redelivery) or permanent (retrying cannot help:
+//! log the reason, count it, return Ok). [`Error::is_transient`] is the only retry policy.
+
+use std::fmt;
+
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// `Result` with frontdoor's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One configuration variable that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The environment variable's name.
+    pub name: &'static str,
+    /// What is wrong with it, in words an operator can act on.
+    pub problem: String,
+}
+
+/// Everything that can go wrong in frontdoor.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Configuration is missing or malformed; every bad variable is named. Permanent.
+    #[error("bad configuration: {}", list_problems(.0))]
+    Config(Vec<ConfigProblem>),
+
+    /// The event cannot be understood. Permanent: the same bytes will never parse.
+    #[error("bad event: {reason}")]
+    BadEvent {
+        /// What was wrong with it.
+        reason: String,
+        /// The parser's error, when there was one.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+
+    /// An AWS call failed.
+    #[error("{op} failed: {code}: {message}")]
+    Aws {
+        /// The API operation, e.g. `RegisterTargets`.
+        op: &'static str,
+        /// AWS's error code, or the kind of failure when there was no response.
+        code: String,
+        /// AWS's message, or the error chain when there was no response.
+        message: String,
+        /// Throttling, 5xx, timeouts and connection failures are transient.
+        transient: bool,
+        /// The SDK error, kept whole (request id, raw response, cause chain).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The registry holds a value frontdoor cannot read. Permanent until a person fixes it:
+    /// guessing would risk deregistering what someone else owns.
+    #[error("registry parameter {name} is unreadable: {problem}")]
+    Registry {
+        /// The SSM parameter's name.
+        name: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
+
+    /// Re-reading after apply did not show what was applied. Transient: a retry re-observes.
+    #[error("drift after apply: {0}")]
+    Drift(String),
+}
+
+fn list_problems(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.problem))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// Whether running the same work again may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Aws { transient, .. } => *transient,
+            Error::Drift(_) => true,
+            Error::Config(_) | Error::BadEvent { .. } | Error::Registry { .. } => false,
+        }
+    }
+
+    /// A bounded label for logs, metrics and Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "Config",
+            Error::BadEvent { .. } => "BadEvent",
+            Error::Aws { .. } => "Aws",
+            Error::Registry { .. } => "Registry",
+            Error::Drift(_) => "Drift",
+        }
+    }
+
+    /// The AWS error code, when this is an AWS error.
+    pub fn aws_code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// A bad event with a reason and no parser error.
+    pub fn bad_event(reason: impl Into<String>) -> Self {
+        Error::BadEvent {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(error: Error) -> Self {
+        let class = if error.is_transient() {
+            "Transient"
+        } else {
+            "Permanent"
+        };
+        lambda_runtime::Diagnostic {
+            error_type: format!("frontdoor.{class}.{}", error.kind()),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Names the operation of an SDK call's result and turns its error into [`Error::Aws`].
+///
+/// `client.describe_vpc_endpoints().send().await.op("DescribeVpcEndpoints")?`
+pub trait AwsResultExt<T> {
+    /// Converts the SDK error, recording which operation failed.
+    fn op(self, op: &'static str) -> Result<T>;
+}
+
+impl<T, E> AwsResultExt<T> for std::result::Result<T, SdkError<E, Response>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn op(self, op: &'static str) -> Result<T> {
+        self.map_err(|e| classify(op, e))
+    }
+}
+
+fn classify<E>(op: &'static str, err: SdkError<E, Response>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (code, message, transient) = match &err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown").to_string();
+            let status = service.raw().status().as_u16();
+            let transient = THROTTLING_ERRORS.contains(&code.as_str())
+                || TRANSIENT_ERRORS.contains(&code.as_str())
+                || status == 429
+                || status >= 500;
+            let message = service.err().message().unwrap_or_default().to_string();
+            (code, message, transient)
+        }
+        // No usable answer from AWS: the network, a timeout, or a garbled reply.
+        SdkError::TimeoutError(_) => ("Timeout".into(), chain(&err), true),
+        SdkError::DispatchFailure(_) => ("DispatchFailure".into(), chain(&err), true),
+        SdkError::ResponseError(_) => ("ResponseError".into(), chain(&err), true),
+        // The request could not be built: a bug or bad input, retrying will not help.
+        _ => ("ConstructionFailure".into(), chain(&err), false),
+    };
+    Error::Aws {
+        op,
+        code,
+        message,
+        transient,
+        source: Box::new(err),
+    }
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    DisplayErrorContext(err).to_string()
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_error_names_every_variable() {
+        // GIVEN two bad variables
+        let err = Error::Config(vec![
+            ConfigProblem {
+                name: "FRONTDOOR_A",
+                problem: "is not set".into(),
+            },
+            ConfigProblem {
+                name: "FRONTDOOR_B",
+                problem: "is empty".into(),
+            },
+        ]);
+        // THEN the message names both, and it is permanent
+        let text = err.to_string();
+        assert!(text.contains("FRONTDOOR_A: is not set"), "{text}");
+        assert!(text.contains("FRONTDOOR_B: is empty"), "{text}");
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn diagnostic_type_says_transient_or_permanent() {
+        let d: lambda_runtime::Diagnostic = Error::Drift("x".into()).into();
+        assert_eq!(d.error_type, "frontdoor.Transient.Drift");
+        let d: lambda_runtime::Diagnostic = Error::bad_event("x").into();
+        assert_eq!(d.error_type, "frontdoor.Permanent.BadEvent");
+    }
+}

@@ -1,0 +1,27 @@
+//! frontdoor's library: everything the Lambdas, the tests and (later) the CLI share.
+//!
+//! A function's `main.rs` builds an [`App`] once at cold start and hands each event to
+//! [`entry`]. Everything below `entry` is free of Lambda types: `targets` (and later
+//! `routes`) follow one shape, observe -> desired -> diff (pure) -> apply -> verify.
+//!
+//! ```no_run
+//! # async fn cold_start() -> Result<(), shared::Error> {
+//! let app = shared::App::target_sync_from_env().await?;
+//! let report = shared::targets::reconcile(&app, &shared::targets::Trigger::Sweep).await?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod calls;
+pub mod clients;
+pub mod config;
+pub mod entry;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod registry;
+pub mod targets;
+
+pub use clients::{App, Clients};
+pub use config::TargetSyncConfig;
+pub use error::{Error, Result};
