@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -23,9 +21,15 @@ pub struct Count {
     pub attempts: u64,
 }
 
-/// Calls per `(service, operation)`, e.g. `("elasticloadbalancingv2", "RegisterTargets")`.
+/// Calls per `(service, operation)`, e.g. `("Elastic Load Balancing v2", "RegisterTargets")`,
+/// and every call's operation in the order made.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Calls(pub BTreeMap<(String, String), Count>);
+pub struct Calls {
+    /// Counts per `(service, operation)`.
+    pub per_operation: BTreeMap<(String, String), Count>,
+    /// Operation names, in call order.
+    pub sequence: Vec<String>,
+}
 
 impl Calls {
     /// Calls to operations that change state.
@@ -45,14 +49,14 @@ impl Calls {
 
     /// HTTP requests in all, retries included.
     pub fn attempts(&self) -> u64 {
-        self.0.values().map(|c| c.attempts).sum()
+        self.per_operation.values().map(|c| c.attempts).sum()
     }
 
     /// What happened after `earlier` was taken.
     pub fn since(&self, earlier: &Calls) -> Calls {
         let mut out = BTreeMap::new();
-        for (key, now) in &self.0 {
-            let before = earlier.0.get(key).copied().unwrap_or_default();
+        for (key, now) in &self.per_operation {
+            let before = earlier.per_operation.get(key).copied().unwrap_or_default();
             let delta = Count {
                 calls: now.calls - before.calls,
                 attempts: now.attempts - before.attempts,
@@ -61,20 +65,23 @@ impl Calls {
                 out.insert(key.clone(), delta);
             }
         }
-        Calls(out)
+        Calls {
+            per_operation: out,
+            sequence: self.sequence[earlier.sequence.len().min(self.sequence.len())..].to_vec(),
+        }
     }
 
-    /// Names of the write operations made, one entry per call, sorted.
+    /// The write operations made, one entry per call, in call order.
     pub fn write_ops(&self) -> Vec<String> {
-        self.0
+        self.sequence
             .iter()
-            .filter(|((_, op), _)| !is_read(op))
-            .flat_map(|((_, op), c)| std::iter::repeat_n(op.clone(), c.calls as usize))
+            .filter(|op| !is_read(op))
+            .cloned()
             .collect()
     }
 
     fn sum(&self, pick: impl Fn(&str) -> bool) -> u64 {
-        self.0
+        self.per_operation
             .iter()
             .filter(|((_, op), _)| pick(op))
             .map(|(_, c)| c.calls)
@@ -103,13 +110,19 @@ impl CallLog {
             .clone()
     }
 
-    fn bump(&self, cfg: &ConfigBag, field: impl Fn(&mut Count)) {
+    fn bump(&self, cfg: &ConfigBag, first_attempt: bool) {
         let Some(meta) = cfg.load::<Metadata>() else {
             return;
         };
         let key = (meta.service().to_string(), meta.name().to_string());
         let mut calls = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        field(calls.0.entry(key).or_default());
+        let count = calls.per_operation.entry(key).or_default();
+        if first_attempt {
+            count.calls += 1;
+            calls.sequence.push(meta.name().to_string());
+        } else {
+            count.attempts += 1;
+        }
     }
 }
 
@@ -118,12 +131,15 @@ impl Intercept for CallLog {
         "frontdoor::CallLog"
     }
 
-    fn read_before_execution(
+    // Once per call, before the retry loop; the operation's metadata is in the bag by now
+    // (it is not yet at `read_before_execution`).
+    fn read_after_serialization(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.bump(cfg, |c| c.calls += 1);
+        self.bump(cfg, true);
         Ok(())
     }
 
@@ -133,7 +149,7 @@ impl Intercept for CallLog {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.bump(cfg, |c| c.attempts += 1);
+        self.bump(cfg, false);
         Ok(())
     }
 }
@@ -143,20 +159,19 @@ mod tests {
     use super::*;
 
     fn calls(entries: &[(&str, u64)]) -> Calls {
-        Calls(
-            entries
-                .iter()
-                .map(|(op, n)| {
-                    (
-                        ("svc".to_string(), op.to_string()),
-                        Count {
-                            calls: *n,
-                            attempts: *n,
-                        },
-                    )
-                })
-                .collect(),
-        )
+        let mut c = Calls::default();
+        for (op, n) in entries {
+            c.per_operation.insert(
+                ("svc".to_string(), op.to_string()),
+                Count {
+                    calls: *n,
+                    attempts: *n,
+                },
+            );
+            c.sequence
+                .extend(std::iter::repeat_n(op.to_string(), *n as usize));
+        }
+        c
     }
 
     #[test]
@@ -169,13 +184,18 @@ mod tests {
         ]);
         assert_eq!(c.reads(), 3);
         assert_eq!(c.writes(), 2);
-        assert_eq!(c.write_ops(), vec!["PutParameter", "RegisterTargets"]);
+        assert_eq!(c.write_ops(), vec!["RegisterTargets", "PutParameter"]);
     }
 
     #[test]
     fn since_subtracts_and_drops_unchanged() {
         let before = calls(&[("GetParameter", 1)]);
         let after = calls(&[("GetParameter", 1), ("PutParameter", 2)]);
-        assert_eq!(after.since(&before), calls(&[("PutParameter", 2)]));
+        let delta = after.since(&before);
+        assert_eq!(
+            delta.per_operation,
+            calls(&[("PutParameter", 2)]).per_operation
+        );
+        assert_eq!(delta.sequence, vec!["PutParameter", "PutParameter"]);
     }
 }

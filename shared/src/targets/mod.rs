@@ -4,7 +4,8 @@
 //! [`reconcile`] is observe -> diff (pure; the desired set is the endpoint's IPs) -> apply ->
 //! verify. Safety rails, each tested: register before deregister; deregister only what the
 //! registry owns, with the port it was registered with; never plan an empty group; an
-//! endpoint that is not `available`, gone, or reads back with no IPs changes nothing.
+//! endpoint that is not `available`, gone, reads back with no IPs or with fewer IPs than
+//! ENIs changes nothing (a partial read must never shrink the group).
 
 mod apply;
 pub mod diff;
@@ -123,10 +124,8 @@ pub struct Report {
     pub kept: Vec<String>,
     /// Targets someone else registered, left alone.
     pub foreign: Vec<String>,
-    /// Deregistrations withheld by a safety rail, with the rail.
-    pub refused: Vec<String>,
-    /// Why nothing was changed, when nothing could be.
-    pub skipped: Option<String>,
+    /// Why nothing was changed, when the endpoint could not be trusted.
+    pub refused: Option<String>,
     /// AWS calls that only read.
     pub reads: u64,
     /// AWS calls that wrote.
@@ -139,7 +138,7 @@ pub async fn reconcile(app: &App<TargetSyncConfig>, trigger: &Trigger) -> Result
     let before = app.clients.calls.snapshot();
     let observed = observe(app).await?;
     let plan = diff(&observed);
-    if let Some(reason) = &plan.skipped {
+    if let Some(reason) = &plan.refused {
         warn!(reason = %reason, "endpoint not usable; targets left as they are");
     }
     apply(app, &plan).await?;
@@ -151,8 +150,7 @@ pub async fn reconcile(app: &App<TargetSyncConfig>, trigger: &Trigger) -> Result
         deregistered = report.deregistered.len(),
         kept = report.kept.len(),
         foreign = report.foreign.len(),
-        refused = report.refused.len(),
-        skipped = report.skipped.as_deref().unwrap_or(""),
+        refused = report.refused.as_deref().unwrap_or(""),
         reads = report.reads,
         writes = report.writes,
         "target sync done"

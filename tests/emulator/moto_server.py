@@ -1,0 +1,91 @@
+"""frontdoor's emulator: moto's server on loopback, first taught the few AWS behaviours
+that frontdoor depends on and moto lacks. Each patch is listed in tests/README.md.
+
+Usage: python moto_server.py [PORT]   (0 or nothing: a free port)
+Prints "READY <port>" once serving; exits when stdin closes (its parent went away) or on
+SIGTERM, so no test run leaves a server behind.
+"""
+
+import ipaddress
+import random
+import signal
+import sys
+import threading
+
+# Fixed seed: moto draws ids and some addresses from `random`.
+random.seed(20261124)
+
+from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend  # noqa: E402
+from moto.ec2.models.vpcs import VPCEndPoint  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+# Patch 1: an interface endpoint's ENI gets its IP from its own subnet, as in AWS.
+# moto draws a random 10.x.y.z that may lie outside the subnet (and the VPC). Hosts are
+# handed out in order from .4 (AWS reserves the first four), so runs are repeatable.
+_create_eni = NetworkInterfaceBackend.create_network_interface
+
+
+def _in_subnet(self, subnet, private_ip_address, *args, **kwargs):
+    subnet_obj = self.get_subnet(subnet) if isinstance(subnet, str) else subnet
+    net = ipaddress.ip_network(subnet_obj.cidr_block)
+    wanted = private_ip_address[0] if isinstance(private_ip_address, list) else private_ip_address
+    if wanted and ipaddress.ip_address(wanted) not in net:
+        used = {
+            eni.private_ip_address
+            for eni in self.enis.values()
+            if eni.subnet is not None and eni.subnet.id == subnet_obj.id
+        }
+        hosts = (str(h) for h in net.hosts() if int(h) - int(net.network_address) >= 4)
+        private_ip_address = next(h for h in hosts if h not in used)
+    return _create_eni(self, subnet, private_ip_address, *args, **kwargs)
+
+
+NetworkInterfaceBackend.create_network_interface = _in_subnet
+
+# Patch 2: ModifyVpcEndpoint with AddSubnetIds / RemoveSubnetIds creates / deletes the
+# interface endpoint's ENIs, as AWS does. moto only edits the subnet list.
+_modify = VPCEndPoint.modify
+
+
+def _modify_moves_enis(self, policy_doc, add_subnets, remove_subnets, *rest):
+    _modify(self, policy_doc, add_subnets, remove_subnets, *rest)
+    if (self.vpc_endpoint_type or "").lower() != "interface":
+        return
+    backend = self.ec2_backend
+    for eni_id in list(self.network_interface_ids):
+        eni = backend.enis.get(eni_id)
+        if eni is not None and eni.subnet.id in (remove_subnets or []):
+            backend.enis.pop(eni_id, None)
+            self.network_interface_ids.remove(eni_id)
+    have = {backend.enis[e].subnet.id for e in self.network_interface_ids if e in backend.enis}
+    for subnet_id in add_subnets or []:
+        if subnet_id not in have:
+            eni = backend.create_network_interface(subnet_id, "0.0.0.0")
+            self.network_interface_ids.append(eni.id)
+
+
+VPCEndPoint.modify = _modify_moves_enis
+
+
+def main() -> None:
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    _, bound = server.get_host_and_port()
+    print(f"READY {bound}", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+
+    def watch_stdin() -> None:
+        sys.stdin.read()
+        done.set()
+
+    if not sys.stdin.isatty():
+        threading.Thread(target=watch_stdin, daemon=True).start()
+    done.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
