@@ -73,6 +73,12 @@ impl Clients {
     }
 }
 
+/// The process exits next and Lambda reports `Runtime.ExitError`; this line is what the
+/// operator reads in the function's log to know which variables to fix.
+fn log_cold_start_failure(error: &crate::Error) {
+    tracing::error!(kind = error.kind(), error = %error, "cold start failed");
+}
+
 /// Config and clients: what a function builds once and borrows on every invocation.
 #[derive(Debug, Clone)]
 pub struct App<C> {
@@ -96,7 +102,7 @@ impl App<TargetSyncConfig> {
     /// Cold start for `target-sync`: config first (fails fast, naming every bad variable),
     /// then the standard AWS chain.
     pub async fn target_sync_from_env() -> Result<Self> {
-        let config = TargetSyncConfig::from_env()?;
+        let config = TargetSyncConfig::from_env().inspect_err(log_cold_start_failure)?;
         let sdk = tuned(aws_config::defaults(BehaviorVersion::latest()))
             .load()
             .await;

@@ -18,6 +18,8 @@ use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use serde_json::Value;
 use shared::{App, TargetSyncConfig};
 
+pub mod runtime_api;
+
 /// The hub account (moto's default account).
 pub const HUB_ACCOUNT: &str = "123456789012";
 /// The region every scenario runs in.

@@ -1,0 +1,91 @@
+//! `demo`: frontdoor's target sync on the emulator, end to end, for a person to watch.
+//! Starts moto on loopback, builds the hub (VPC, three subnets, execute-api endpoint in two,
+//! internal NLB, IP target group), then runs the real `target-sync` binary under a local
+//! Lambda Runtime API: a sweep, then a subnet change reported by CloudTrail. Prints the
+//! target group after each and stops everything it started.
+#![allow(clippy::print_stdout, clippy::unwrap_used)] // a terminal program; setup failures panic with the SDK error
+
+use std::time::{Duration, Instant};
+
+use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
+use frontdoor_tests::{endpoint_ips, event, registered, seed_hub, Emulator, Hub};
+
+#[tokio::main]
+async fn main() {
+    let started = Instant::now();
+    let binary = std::env::current_exe()
+        .unwrap()
+        .with_file_name("target-sync");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it first (cargo build -p target-sync)",
+        binary.display()
+    );
+    println!("==> starting the emulator (moto) on 127.0.0.1");
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    println!("==> building the hub: VPC, 3 subnets, execute-api endpoint in 2, NLB, target group");
+    let hub = seed_hub(&sdk).await;
+    println!("    endpoint      {}", hub.vpce_id);
+    println!("    target group  {}", hub.target_group_arn);
+    show(&sdk, &hub, "before frontdoor").await;
+
+    let api = RuntimeApi::start(vec![
+        event("schedule.json", &hub.vpce_id),
+        event("ec2-modify-vpc-endpoint.json", &hub.vpce_id),
+    ]);
+    let env = [
+        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+        ("FRONTDOOR_VPC_ENDPOINT_ID", hub.vpce_id.clone()),
+        ("FRONTDOOR_TARGET_GROUP_ARN", hub.target_group_arn.clone()),
+    ];
+    println!("==> running target-sync under a local Lambda Runtime API");
+    let function = FunctionProcess::spawn(&binary, &api, &env);
+    answer(&api, &function, "scheduled sweep");
+    show(&sdk, &hub, "after the sweep").await;
+
+    println!("==> the endpoint moves from subnet b to subnet c (ModifyVpcEndpoint)");
+    aws_sdk_ec2::Client::new(&sdk)
+        .modify_vpc_endpoint()
+        .vpc_endpoint_id(&hub.vpce_id)
+        .remove_subnet_ids(&hub.subnet_ids[1])
+        .add_subnet_ids(&hub.subnet_ids[2])
+        .send()
+        .await
+        .unwrap();
+    answer(&api, &function, "CloudTrail ModifyVpcEndpoint");
+    show(&sdk, &hub, "after the move").await;
+    drop(function);
+    drop(emulator);
+    println!(
+        "==> done in {:.1} s; emulator and function stopped",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn answer(api: &RuntimeApi, function: &FunctionProcess, what: &str) {
+    match api.answer(Duration::from_secs(60)) {
+        Some(Answer::Response { body, .. }) => println!("    {what}: {body}"),
+        other => panic!("{what}: {other:?}\nlogs:\n{}", function.logs().join("\n")),
+    }
+}
+
+async fn show(sdk: &aws_config::SdkConfig, hub: &Hub, when: &str) {
+    let ips = endpoint_ips(sdk, &hub.vpce_id).await;
+    let targets = registered(sdk, &hub.target_group_arn).await;
+    println!("--- {when}");
+    println!("    endpoint IPs  {}", list(ips.iter()));
+    println!("    targets       {}", list(targets.iter()));
+}
+
+fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    let v: Vec<&str> = items.map(String::as_str).collect();
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join("  ")
+    }
+}
