@@ -2,6 +2,8 @@
 //! `AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for an emulator) and shared by every warm
 //! invocation. Retries and timeouts are set here and nowhere else.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -9,8 +11,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
 use crate::calls::CallLog;
-use crate::config::TargetSyncConfig;
+use crate::config::{RouteSyncConfig, TargetSyncConfig};
 use crate::error::Result;
+use crate::ids::AccountId;
 
 /// Retries and timeouts for every client.
 ///
@@ -44,6 +47,12 @@ pub struct Clients {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     /// SSM: the registry and the published parameters.
     pub ssm: aws_sdk_ssm::Client,
+    /// API Gateway in the hub: the public API.
+    pub apigateway: aws_sdk_apigateway::Client,
+    /// API Gateway in each spoke, through its read-only role.
+    pub spokes: Spokes,
+    /// The region every client talks to.
+    pub region: String,
     /// Every call the clients above made.
     pub calls: CallLog,
 }
@@ -68,6 +77,17 @@ impl Clients {
                     .interceptor(calls.clone())
                     .build(),
             ),
+            apigateway: aws_sdk_apigateway::Client::from_conf(
+                aws_sdk_apigateway::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            spokes: Spokes {
+                sdk: sdk.clone(),
+                calls: calls.clone(),
+                cache: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
+            },
+            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             calls,
         }
     }
@@ -77,6 +97,40 @@ impl Clients {
 /// operator reads in the function's log to know which variables to fix.
 fn log_cold_start_failure(error: &crate::Error) {
     tracing::error!(kind = error.kind(), error = %error, "cold start failed");
+}
+
+/// API Gateway clients for spoke accounts, one per role, cached for the life of the
+/// process: the assume-role provider caches its credentials and refreshes them before they
+/// expire, so a warm function calls STS about once an hour per spoke, not once per event.
+#[derive(Debug, Clone)]
+pub struct Spokes {
+    sdk: SdkConfig,
+    calls: CallLog,
+    cache: Arc<tokio::sync::Mutex<HashMap<String, aws_sdk_apigateway::Client>>>,
+}
+
+impl Spokes {
+    /// The client for `account`, acting as `arn:aws:iam::{account}:role/{role_name}`.
+    pub async fn client(&self, account: &AccountId, role_name: &str) -> aws_sdk_apigateway::Client {
+        let role_arn = format!("arn:aws:iam::{account}:role/{role_name}");
+        let mut cache = self.cache.lock().await;
+        if let Some(client) = cache.get(&role_arn) {
+            return client.clone();
+        }
+        let provider = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
+            .session_name("frontdoor-route-sync")
+            .configure(&self.sdk)
+            .build()
+            .await;
+        let client = aws_sdk_apigateway::Client::from_conf(
+            aws_sdk_apigateway::config::Builder::from(&self.sdk)
+                .credentials_provider(provider)
+                .interceptor(self.calls.clone())
+                .build(),
+        );
+        cache.insert(role_arn, client.clone());
+        client
+    }
 }
 
 /// Config and clients: what a function builds once and borrows on every invocation.
@@ -95,6 +149,17 @@ impl<C> App<C> {
             config,
             clients: Clients::new(sdk),
         }
+    }
+}
+
+impl App<RouteSyncConfig> {
+    /// Cold start for `route-sync`.
+    pub async fn route_sync_from_env() -> Result<Self> {
+        let config = RouteSyncConfig::from_env().inspect_err(log_cold_start_failure)?;
+        let sdk = tuned(aws_config::defaults(BehaviorVersion::latest()))
+            .load()
+            .await;
+        Ok(Self::new(config, &sdk))
     }
 }
 

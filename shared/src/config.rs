@@ -3,7 +3,12 @@
 //! in one deploy rather than one per failed start.
 
 use crate::error::{ConfigProblem, Error, Result};
-use crate::ids::{SsmPrefix, TargetGroupArn, VpceId};
+use std::collections::BTreeSet;
+
+use crate::ids::{
+    parse_role_name, parse_stage_name, parse_vpc_link_id, AccountId, ApiId, SsmPrefix,
+    TargetGroupArn, VpceId,
+};
 
 /// The hub's execute-api interface endpoint.
 pub const VPC_ENDPOINT_ID: &str = "FRONTDOOR_VPC_ENDPOINT_ID";
@@ -13,6 +18,102 @@ pub const TARGET_GROUP_ARN: &str = "FRONTDOOR_TARGET_GROUP_ARN";
 pub const SSM_PREFIX: &str = "FRONTDOOR_SSM_PREFIX";
 /// Default for [`SSM_PREFIX`].
 pub const DEFAULT_SSM_PREFIX: &str = "/frontdoor";
+
+/// The public REST API in the hub.
+pub const PUBLIC_API_ID: &str = "FRONTDOOR_PUBLIC_API_ID";
+/// Its stage.
+pub const PUBLIC_STAGE: &str = "FRONTDOOR_PUBLIC_STAGE";
+/// Default for [`PUBLIC_STAGE`].
+pub const DEFAULT_PUBLIC_STAGE: &str = "prd";
+/// The REST VPC link to the NLB.
+pub const VPC_LINK_ID: &str = "FRONTDOOR_VPC_LINK_ID";
+/// Spoke accounts whose events are accepted.
+pub const ALLOWED_ACCOUNTS: &str = "FRONTDOOR_ALLOWED_ACCOUNTS";
+/// The read-only role assumed in each spoke.
+pub const SPOKE_ROLE_NAME: &str = "FRONTDOOR_SPOKE_ROLE_NAME";
+/// Default for [`SPOKE_ROLE_NAME`].
+pub const DEFAULT_SPOKE_ROLE_NAME: &str = "frontdoor-spoke-reader";
+
+/// What `route-sync` needs.
+#[derive(Debug, Clone)]
+pub struct RouteSyncConfig {
+    /// The hub endpoint every exposed API's policy must be bound to.
+    pub vpc_endpoint_id: VpceId,
+    /// The public REST API.
+    pub public_api_id: ApiId,
+    /// Its stage.
+    pub public_stage: String,
+    /// The REST VPC link every integration goes through.
+    pub vpc_link_id: String,
+    /// Spoke accounts; events from any other are refused.
+    pub allowed_accounts: BTreeSet<AccountId>,
+    /// The role assumed in each spoke.
+    pub spoke_role_name: String,
+    /// Root of the registry and published parameters.
+    pub ssm_prefix: SsmPrefix,
+}
+
+impl RouteSyncConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut vars = Vars::new(lookup);
+        let vpc_endpoint_id = vars.required(VPC_ENDPOINT_ID, VpceId::parse);
+        let public_api_id = vars.required(PUBLIC_API_ID, ApiId::parse);
+        let public_stage = vars.with_default(PUBLIC_STAGE, DEFAULT_PUBLIC_STAGE, parse_stage_name);
+        let vpc_link_id = vars.required(VPC_LINK_ID, parse_vpc_link_id);
+        let allowed_accounts = vars.required(ALLOWED_ACCOUNTS, parse_accounts);
+        let spoke_role_name =
+            vars.with_default(SPOKE_ROLE_NAME, DEFAULT_SPOKE_ROLE_NAME, parse_role_name);
+        let ssm_prefix = vars.with_default(SSM_PREFIX, DEFAULT_SSM_PREFIX, SsmPrefix::parse);
+        vars.finish()?;
+        match (
+            vpc_endpoint_id,
+            public_api_id,
+            public_stage,
+            vpc_link_id,
+            allowed_accounts,
+            spoke_role_name,
+            ssm_prefix,
+        ) {
+            (
+                Some(vpc_endpoint_id),
+                Some(public_api_id),
+                Some(public_stage),
+                Some(vpc_link_id),
+                Some(allowed_accounts),
+                Some(spoke_role_name),
+                Some(ssm_prefix),
+            ) => Ok(Self {
+                vpc_endpoint_id,
+                public_api_id,
+                public_stage,
+                vpc_link_id,
+                allowed_accounts,
+                spoke_role_name,
+                ssm_prefix,
+            }),
+            _ => Err(Error::Config(Vec::new())),
+        }
+    }
+}
+
+fn parse_accounts(s: &str) -> Result<BTreeSet<AccountId>, String> {
+    let accounts: BTreeSet<AccountId> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(AccountId::parse)
+        .collect::<Result<_, _>>()?;
+    if accounts.is_empty() {
+        return Err("lists no account".into());
+    }
+    Ok(accounts)
+}
 
 /// What `target-sync` needs.
 #[derive(Debug, Clone)]
@@ -145,6 +246,36 @@ mod tests {
         );
         assert!(
             err.contains("FRONTDOOR_TARGET_GROUP_ARN: is not set"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn given_route_sync_variables_then_accounts_are_parsed_and_defaults_applied() {
+        let config = RouteSyncConfig::from_lookup(env(&[
+            (VPC_ENDPOINT_ID, "vpce-0123456789abcdef0"),
+            (PUBLIC_API_ID, "abcdef0123"),
+            (VPC_LINK_ID, "vl1234"),
+            (ALLOWED_ACCOUNTS, " 222222222222, 333333333333 "),
+        ]))
+        .unwrap();
+        assert_eq!(config.allowed_accounts.len(), 2);
+        assert_eq!(config.public_stage, "prd");
+        assert_eq!(config.spoke_role_name, "frontdoor-spoke-reader");
+    }
+
+    #[test]
+    fn given_a_bad_account_list_then_it_is_named() {
+        let err = RouteSyncConfig::from_lookup(env(&[
+            (VPC_ENDPOINT_ID, "vpce-0123456789abcdef0"),
+            (PUBLIC_API_ID, "abcdef0123"),
+            (VPC_LINK_ID, "vl1234"),
+            (ALLOWED_ACCOUNTS, "222222222222,12345"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("FRONTDOOR_ALLOWED_ACCOUNTS: \"12345\" is not a 12-digit"),
             "{err}"
         );
     }

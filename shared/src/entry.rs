@@ -9,9 +9,10 @@ use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::clients::App;
-use crate::config::TargetSyncConfig;
+use crate::config::{RouteSyncConfig, TargetSyncConfig};
 use crate::error::Result;
 use crate::events::{self, TargetWake};
+use crate::routes;
 use crate::targets::{self, Report};
 
 /// What an invocation returns (and what `cargo lambda invoke` prints).
@@ -58,6 +59,43 @@ pub async fn target_sync_payload(
             targets::reconcile(app, &trigger).await?,
         )),
     }
+}
+
+/// `route-sync`'s handler: an SQS batch or one EventBridge event is one reconcile.
+pub async fn route_sync(
+    app: &App<RouteSyncConfig>,
+    event: LambdaEvent<Value>,
+) -> Result<Outcome<routes::Report>> {
+    settle(Box::pin(route_sync_payload(app, &event.payload)).await)
+}
+
+/// The handler minus the Lambda envelope. Unknown accounts and records that cannot be
+/// understood are logged and set aside; the rest of the batch is reconciled. A transient
+/// failure fails the whole batch (it is one reconcile) and the queue redelivers it.
+pub async fn route_sync_payload(
+    app: &App<RouteSyncConfig>,
+    payload: &Value,
+) -> Result<Outcome<routes::Report>> {
+    let batch = events::route_batch(payload, &app.config.allowed_accounts);
+    for reason in &batch.refused {
+        warn!(reason = %reason, "event refused");
+    }
+    for reason in &batch.dropped {
+        warn!(reason = %reason, "event dropped");
+    }
+    if !batch.scope.sweep && batch.scope.apis.is_empty() {
+        let reason = format!(
+            "no API to look at ({} refused, {} dropped)",
+            batch.refused.len(),
+            batch.dropped.len()
+        );
+        info!(reason = %reason, "event needs no work");
+        return Ok(Outcome::Ignored { reason });
+    }
+    let mut report = routes::reconcile(app, &batch.scope).await?;
+    report.events_refused = batch.refused.len();
+    report.events_dropped = batch.dropped.len();
+    Ok(Outcome::Reconciled(report))
 }
 
 /// Transient -> `Err` (retry); permanent -> logged, `Ok(Dropped)` (no retry).

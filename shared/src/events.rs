@@ -9,8 +9,11 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 
+use std::collections::BTreeSet;
+
 use crate::error::{Error, Result};
-use crate::ids::VpceId;
+use crate::ids::{AccountId, ApiId, ApiRef, VpceId};
+use crate::routes::Scope;
 
 /// CloudTrail calls that can change which ENIs (and so which IPs) an endpoint has.
 pub const ENDPOINT_CHANGE_CALLS: [&str; 3] = [
@@ -126,6 +129,169 @@ fn collect_endpoint_ids(value: &Value, depth: usize, out: &mut Vec<VpceId>) {
     }
 }
 
+/// CloudTrail API Gateway calls that change what an API exposes.
+pub const API_CHANGE_CALLS: [&str; 8] = [
+    "TagResource",
+    "UntagResource",
+    "CreateRestApi",
+    "DeleteRestApi",
+    "CreateDeployment",
+    "CreateStage",
+    "UpdateStage",
+    "DeleteStage",
+];
+/// Resource Groups Tagging API calls, which name ARNs in a list.
+pub const TAGGING_CALLS: [&str; 2] = ["TagResources", "UntagResources"];
+/// At most this many records are taken from one SQS batch (SQS sends at most 10 000).
+const MAX_RECORDS: usize = 10_000;
+
+/// What one `route-sync` invocation should look at, and what it set aside.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteBatch {
+    /// The APIs (and whether to sweep).
+    pub scope: Scope,
+    /// Records refused: accounts not on the allow-list. Logged; no spoke call.
+    pub refused: Vec<String>,
+    /// Records that could not be understood, or need no work. Logged and dropped.
+    pub dropped: Vec<String>,
+}
+
+/// Reads a `route-sync` payload: an SQS event whose records carry EventBridge events, or
+/// one bare EventBridge event. Told apart by shape (a `Records` array). Never fails: what
+/// cannot be understood is dropped with a reason, so the rest of a batch still runs.
+pub fn route_batch(payload: &Value, allowed: &BTreeSet<AccountId>) -> RouteBatch {
+    let mut batch = RouteBatch::default();
+    match payload.get("Records") {
+        Some(Value::Array(records)) => {
+            for (i, record) in records.iter().take(MAX_RECORDS).enumerate() {
+                let body = record.get("body").and_then(Value::as_str);
+                match body.map(serde_json::from_str::<Value>) {
+                    Some(Ok(event)) => route_event(&event, allowed, &mut batch),
+                    Some(Err(e)) => batch
+                        .dropped
+                        .push(format!("record {i}: body is not JSON: {e}")),
+                    None => batch.dropped.push(format!("record {i}: no string body")),
+                }
+            }
+        }
+        Some(_) => batch.dropped.push("Records is not an array".into()),
+        None => route_event(payload, allowed, &mut batch),
+    }
+    batch
+}
+
+fn route_event(payload: &Value, allowed: &BTreeSet<AccountId>, batch: &mut RouteBatch) {
+    let event: EventBridgeEvent<Value> = match serde_json::from_value(payload.clone()) {
+        Ok(e) => e,
+        Err(e) => return batch.dropped.push(format!("not an EventBridge event: {e}")),
+    };
+    let kind = (event.source.as_str(), event.detail_type.as_str());
+    if kind == ("aws.events", SCHEDULED) {
+        batch.scope.sweep = true;
+        return;
+    }
+    let account = match event.account.as_deref().map(AccountId::parse) {
+        Some(Ok(a)) => a,
+        _ => {
+            return batch
+                .dropped
+                .push(format!("{} event has no valid account", event.detail_type))
+        }
+    };
+    if !allowed.contains(&account) {
+        return batch.refused.push(format!(
+            "account {account} is not in FRONTDOOR_ALLOWED_ACCOUNTS"
+        ));
+    }
+    let ids: Result<Vec<ApiId>, String> = match kind {
+        ("aws.tag", "Tag Change on Resource") => {
+            restapi_ids(event.resources.iter().flatten().map(String::as_str))
+        }
+        ("aws.apigateway", CLOUDTRAIL_CALL) => apigateway_call(&event.detail),
+        ("aws.tagging", CLOUDTRAIL_CALL) => tagging_call(&event.detail),
+        (source, detail_type) => Err(format!(
+            "unsupported event: source {source:?}, detail-type {detail_type:?}"
+        )),
+    };
+    match ids {
+        Ok(ids) if ids.is_empty() => batch.dropped.push("event names no REST API".into()),
+        Ok(ids) => batch.scope.apis.extend(ids.into_iter().map(|api| ApiRef {
+            account: account.clone(),
+            api,
+        })),
+        Err(reason) => batch.dropped.push(reason),
+    }
+}
+
+fn apigateway_call(detail: &Value) -> Result<Vec<ApiId>, String> {
+    let call = detail
+        .get("eventName")
+        .and_then(Value::as_str)
+        .ok_or("CloudTrail detail has no string eventName")?;
+    if !API_CHANGE_CALLS.contains(&call) {
+        return Err(format!("unsupported CloudTrail call {call:?}"));
+    }
+    if let Some(code) = detail.get("errorCode").and_then(Value::as_str) {
+        return Err(format!("{call} failed with {code}: nothing changed"));
+    }
+    let request = detail.get("requestParameters");
+    let field = |v: Option<&Value>, key: &str| {
+        v.and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let id = field(request, "restApiId")
+        .or_else(|| {
+            field(request, "resourceArn").and_then(|arn| {
+                restapi_ids([arn.as_str()])
+                    .ok()?
+                    .into_iter()
+                    .next()
+                    .map(|a| a.to_string())
+            })
+        })
+        .or_else(|| field(detail.get("responseElements"), "id"));
+    match id {
+        Some(id) => ApiId::parse(&id).map(|a| vec![a]),
+        None => Err(format!("{call} event names no REST API")),
+    }
+}
+
+fn tagging_call(detail: &Value) -> Result<Vec<ApiId>, String> {
+    let call = detail
+        .get("eventName")
+        .and_then(Value::as_str)
+        .ok_or("CloudTrail detail has no string eventName")?;
+    if !TAGGING_CALLS.contains(&call) {
+        return Err(format!("unsupported tagging call {call:?}"));
+    }
+    let arns = detail
+        .get("requestParameters")
+        .and_then(|r| r.get("resourceARNList"))
+        .and_then(Value::as_array)
+        .ok_or(format!("{call} event has no resourceARNList"))?;
+    restapi_ids(arns.iter().filter_map(Value::as_str))
+}
+
+/// REST API ids from API Gateway ARNs (`arn:aws:apigateway:{region}::/restapis/{id}[/...]`);
+/// ARNs of other services or resources are skipped; a malformed REST API id is an error.
+fn restapi_ids<'a>(arns: impl IntoIterator<Item = &'a str>) -> Result<Vec<ApiId>, String> {
+    let mut out = Vec::new();
+    for arn in arns.into_iter().take(MAX_RECORDS) {
+        let Some(rest) = arn
+            .strip_prefix("arn:")
+            .and_then(|r| r.split_once(":apigateway:"))
+            .and_then(|(_, r)| r.split_once("::/restapis/"))
+            .map(|(_, r)| r)
+        else {
+            continue;
+        };
+        let id = rest.split('/').next().unwrap_or_default();
+        out.push(ApiId::parse(id).map_err(|e| format!("REST API ARN: {e}"))?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +377,55 @@ mod tests {
             assert!(!err.is_transient());
             assert!(err.to_string().contains(says), "{event}: {err}");
         }
+    }
+
+    fn allowed() -> BTreeSet<AccountId> {
+        ["222222222222", "333333333333"]
+            .iter()
+            .map(|a| AccountId::parse(a).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn route_samples_name_their_apis() {
+        let tag: Value =
+            serde_json::from_str(include_str!("../../events/tag-change-expose.json")).unwrap();
+        let b = route_batch(&tag, &allowed());
+        assert_eq!(b.scope.apis.len(), 1, "{b:?}");
+        assert!(b.dropped.is_empty() && b.refused.is_empty());
+        let deploy: Value = serde_json::from_str(include_str!(
+            "../../events/apigateway-create-deployment.json"
+        ))
+        .unwrap();
+        assert_eq!(route_batch(&deploy, &allowed()).scope.apis.len(), 1);
+        let sqs: Value =
+            serde_json::from_str(include_str!("../../events/sqs-batch-two-apis.json")).unwrap();
+        let b = route_batch(&sqs, &allowed());
+        assert_eq!(b.scope.apis.len(), 2, "{b:?}");
+        let sweep: Value =
+            serde_json::from_str(include_str!("../../events/schedule.json")).unwrap();
+        assert!(route_batch(&sweep, &allowed()).scope.sweep);
+    }
+
+    #[test]
+    fn unknown_accounts_are_refused_and_garbage_dropped_without_losing_the_batch() {
+        let good = json!({"source": "aws.apigateway", "detail-type": CLOUDTRAIL_CALL, "account": "222222222222",
+            "detail": {"eventName": "CreateDeployment", "requestParameters": {"restApiId": "abc1234567"}}});
+        let stranger = json!({"source": "aws.apigateway", "detail-type": CLOUDTRAIL_CALL, "account": "999999999999",
+            "detail": {"eventName": "CreateDeployment", "requestParameters": {"restApiId": "abc1234567"}}});
+        let traversal = json!({"source": "aws.apigateway", "detail-type": CLOUDTRAIL_CALL, "account": "222222222222",
+            "detail": {"eventName": "CreateDeployment", "requestParameters": {"restApiId": "../../x"}}});
+        let other_service = json!({"source": "aws.tag", "detail-type": "Tag Change on Resource", "account": "222222222222",
+            "resources": ["arn:aws:s3:::bucket"], "detail": {}});
+        let records: Vec<Value> = [good, stranger, traversal, other_service]
+            .iter()
+            .map(|e| json!({"body": e.to_string()}))
+            .chain([json!({"body": "not json"}), json!({"nobody": 1})])
+            .collect();
+        let b = route_batch(&json!({"Records": records}), &allowed());
+        assert_eq!(b.scope.apis.len(), 1);
+        assert_eq!(b.refused.len(), 1);
+        assert_eq!(b.dropped.len(), 4, "{:?}", b.dropped);
     }
 
     #[test]

@@ -142,6 +142,119 @@ impl SsmPrefix {
     }
 }
 
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Parses exactly 12 ASCII digits.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!("{s:?} is not a 12-digit account id"))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A REST API id: 10 lowercase letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiId(String);
+
+impl ApiId {
+    /// Parses `[a-z0-9]{10}`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == 10
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not a REST API id (10 lowercase letters and digits)"
+            ))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ApiId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One private API: the account that owns it and its id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiRef {
+    /// The spoke account.
+    pub account: AccountId,
+    /// The REST API.
+    pub api: ApiId,
+}
+
+impl fmt::Display for ApiRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.account, self.api)
+    }
+}
+
+/// Checks an API Gateway stage name: 1 to 128 of letters, digits, `-` and `_`.
+pub fn parse_stage_name(s: &str) -> Result<String, String> {
+    if !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a stage name (1-128 letters, digits, - and _)"
+        ))
+    }
+}
+
+/// Checks a REST VPC link id: 1 to 32 lowercase letters and digits.
+pub fn parse_vpc_link_id(s: &str) -> Result<String, String> {
+    if !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a VPC link id"))
+    }
+}
+
+/// Checks an IAM role name: 1 to 64 of letters, digits and `+=,.@_-`.
+pub fn parse_role_name(s: &str) -> Result<String, String> {
+    if !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an IAM role name"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +289,16 @@ mod tests {
             "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/x_y/50dc",
         ] {
             assert!(TargetGroupArn::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn account_and_api_ids() {
+        assert!(AccountId::parse("222222222222").is_ok());
+        assert!(AccountId::parse("22222222222a").is_err());
+        assert!(ApiId::parse("a1b2c3d4e5").is_ok());
+        for bad in ["A1B2C3D4E5", "a1b2c3d4e", "../../etc1", "a1b2c3d4e5f"] {
+            assert!(ApiId::parse(bad).is_err(), "{bad}");
         }
     }
 

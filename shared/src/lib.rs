@@ -19,9 +19,12 @@ pub mod entry;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod policy;
 pub mod registry;
+pub mod routes;
 pub mod targets;
+pub mod urls;
 
 pub use clients::{App, Clients};
-pub use config::TargetSyncConfig;
+pub use config::{RouteSyncConfig, TargetSyncConfig};
 pub use error::{Error, Result};

@@ -14,7 +14,7 @@ use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AwsResultExt, Error, Result};
-use crate::ids::{SsmPrefix, TargetGroupArn};
+use crate::ids::{AccountId, ApiId, ApiRef, SsmPrefix, TargetGroupArn};
 
 /// A standard SSM parameter's value limit.
 pub const MAX_VALUE_BYTES: usize = 4096;
@@ -40,17 +40,42 @@ pub fn targets_parameter(prefix: &SsmPrefix, target_group: &TargetGroupArn) -> S
     prefix.join(&format!("registry/targets/{}", target_group.short_key()))
 }
 
+/// Where one exposed API's record lives.
+pub fn api_parameter(prefix: &SsmPrefix, api: &ApiRef) -> String {
+    prefix.join(&format!("registry/apis/{}/{}", api.account, api.api))
+}
+
+/// The folder of every API record.
+pub fn apis_folder(prefix: &SsmPrefix) -> String {
+    prefix.join("registry/apis/")
+}
+
+/// The marker of a deployment owed by a run that wrote and did not deploy.
+pub fn deployment_owed_parameter(prefix: &SsmPrefix) -> String {
+    prefix.join("registry/deployment-owed")
+}
+
+/// Reads `{account}/{api-id}` back from a record's parameter name.
+pub fn api_of_parameter(prefix: &SsmPrefix, name: &str) -> Option<ApiRef> {
+    let rest = name.strip_prefix(&apis_folder(prefix))?;
+    let (account, api) = rest.split_once('/')?;
+    Some(ApiRef {
+        account: AccountId::parse(account).ok()?,
+        api: ApiId::parse(api).ok()?,
+    })
+}
+
 #[derive(Serialize, Deserialize)]
-struct Document {
+struct Document<T> {
     version: u32,
-    items: BTreeSet<String>,
+    items: T,
 }
 
 /// Encodes a set of keys as the parameter's value.
-pub fn encode(name: &str, items: &BTreeSet<String>) -> Result<String> {
+pub fn encode<T: Serialize>(name: &str, items: &T) -> Result<String> {
     let value = serde_json::to_string(&Document {
         version: VERSION,
-        items: items.clone(),
+        items,
     })
     .map_err(|e| Error::Registry {
         name: name.to_string(),
@@ -60,8 +85,7 @@ pub fn encode(name: &str, items: &BTreeSet<String>) -> Result<String> {
         return Err(Error::Registry {
             name: name.to_string(),
             problem: format!(
-                "{} items need {} bytes, over the {MAX_VALUE_BYTES}-byte limit of a standard parameter",
-                items.len(),
+                "the record needs {} bytes, over the {MAX_VALUE_BYTES}-byte limit of a standard parameter",
                 value.len()
             ),
         });
@@ -71,8 +95,8 @@ pub fn encode(name: &str, items: &BTreeSet<String>) -> Result<String> {
 
 /// Decodes a parameter's value; anything unexpected is an error, never an empty set,
 /// because an empty registry would make frontdoor forget what it owns.
-pub fn decode(name: &str, value: &str) -> Result<BTreeSet<String>> {
-    let doc: Document = serde_json::from_str(value).map_err(|e| Error::Registry {
+pub fn decode<T: serde::de::DeserializeOwned>(name: &str, value: &str) -> Result<T> {
+    let doc: Document<T> = serde_json::from_str(value).map_err(|e| Error::Registry {
         name: name.to_string(),
         problem: e.to_string(),
     })?;
@@ -86,7 +110,10 @@ pub fn decode(name: &str, value: &str) -> Result<BTreeSet<String>> {
 }
 
 /// Reads a registry parameter; a parameter that does not exist owns nothing.
-pub async fn load(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<BTreeSet<String>> {
+pub async fn load<T: serde::de::DeserializeOwned + Default>(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<T> {
     let out = ssm.get_parameter().name(name).send().await;
     match out {
         Ok(out) => {
@@ -97,26 +124,56 @@ pub async fn load(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<BTreeSet<Stri
             if e.as_service_error()
                 .is_some_and(|s| s.is_parameter_not_found()) =>
         {
-            Ok(BTreeSet::new())
+            Ok(T::default())
         }
         Err(e) => Err(e).op("GetParameter"),
     }
 }
 
 /// Writes a registry parameter (overwriting).
-pub async fn store(ssm: &aws_sdk_ssm::Client, name: &str, items: &BTreeSet<String>) -> Result<()> {
+pub async fn store<T: Serialize>(ssm: &aws_sdk_ssm::Client, name: &str, items: &T) -> Result<()> {
     let value = encode(name, items)?;
+    put(
+        ssm,
+        name,
+        value,
+        "frontdoor ownership registry: do not edit by hand",
+    )
+    .await
+}
+
+/// Writes one String parameter (overwriting).
+pub async fn put(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    value: String,
+    description: &str,
+) -> Result<()> {
     ssm.put_parameter()
         .name(name)
         .value(value)
         .r#type(ParameterType::String)
         .tier(ParameterTier::Standard)
         .overwrite(true)
-        .description("frontdoor ownership registry: do not edit by hand")
+        .description(description)
         .send()
         .await
         .op("PutParameter")?;
     Ok(())
+}
+
+/// Deletes a parameter; one that is already gone is fine.
+pub async fn delete(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<()> {
+    match ssm.delete_parameter().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e).op("DeleteParameter"),
+    }
 }
 
 #[cfg(test)]
@@ -128,14 +185,17 @@ mod tests {
         let items: BTreeSet<String> =
             ["10.0.1.5:443".to_string(), "10.0.2.9:443".to_string()].into();
         let value = encode("/p", &items).unwrap();
-        assert_eq!(decode("/p", &value).unwrap(), items);
+        assert_eq!(decode::<BTreeSet<String>>("/p", &value).unwrap(), items);
     }
 
     #[test]
     fn garbage_is_an_error_not_an_empty_set() {
         for value in ["", "[]", "{\"version\":2,\"items\":[]}", "not json"] {
             assert!(
-                matches!(decode("/p", value), Err(Error::Registry { .. })),
+                matches!(
+                    decode::<BTreeSet<String>>("/p", value),
+                    Err(Error::Registry { .. })
+                ),
                 "{value}"
             );
         }

@@ -7,6 +7,7 @@ SIGTERM, so no test run leaves a server behind.
 """
 
 import ipaddress
+import json
 import random
 import signal
 import sys
@@ -17,6 +18,9 @@ random.seed(20261124)
 
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend  # noqa: E402
 from moto.ec2.models.vpcs import VPCEndPoint  # noqa: E402
+from moto.apigateway import urls as apigateway_urls  # noqa: E402
+from moto.apigateway.models import Integration  # noqa: E402
+from moto.apigateway.responses import APIGatewayResponse  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 # Patch 1: an interface endpoint's ENI gets its IP from its own subnet, as in AWS.
@@ -65,6 +69,79 @@ def _modify_moves_enis(self, policy_doc, add_subnets, remove_subnets, *rest):
 
 
 VPCEndPoint.modify = _modify_moves_enis
+
+# Patch 3: TagResource / UntagResource / GetTags on a REST API's ARN
+# (arn:aws:apigateway:{region}::/restapis/{id}), as in AWS. moto routes tag calls to stages
+# only, so a REST API ARN answers 404. Tags set at CreateRestApi were already readable.
+_RESTAPI_TAGS = "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/(?P<function_id>[^/]+)$"
+apigateway_urls.url_paths[_RESTAPI_TAGS] = APIGatewayResponse.dispatch
+
+
+def _restapi_of(response):
+    from urllib.parse import unquote
+
+    arn = unquote(response.path.split("/tags/", 1)[1])
+    parts = arn.split("/")
+    if len(parts) == 3 and parts[1] == "restapis":
+        return response.backend.get_rest_api(parts[2])
+    return None
+
+
+def _tags_patch(name, on_api):
+    original = getattr(APIGatewayResponse, name)
+
+    def patched(self):
+        api = _restapi_of(self)
+        return original(self) if api is None else on_api(self, api)
+
+    setattr(APIGatewayResponse, name, patched)
+
+
+def _get(self, api):
+    return json.dumps({"tags": api.tags or {}})
+
+
+def _tag(self, api):
+    api.tags = {**(api.tags or {}), **(self._get_param("tags") or {})}
+    return json.dumps({})
+
+
+def _untag(self, api):
+    for key in self.querystring.get("tagKeys") or []:
+        (api.tags or {}).pop(key, None)
+    return json.dumps({})
+
+
+_tags_patch("get_tags", _get)
+_tags_patch("tag_resource", _tag)
+_tags_patch("untag_resource", _untag)
+
+# Patch 4: PutIntegration keeps connectionId (the VPC link id) and GetIntegration /
+# GetResources return it, as in AWS. moto drops it.
+_put_integration = APIGatewayResponse.put_integration
+
+
+def _put_integration_keeps_connection(self):
+    result = _put_integration(self)
+    parts = self.path.split("/")
+    integration = self.backend.get_integration(parts[2], parts[4], parts[6])
+    integration.connection_id = self._get_param("connectionId")
+    if isinstance(result, str):
+        return json.dumps(integration.to_json())
+    return result[0], result[1], json.dumps(integration.to_json())
+
+
+_integration_to_json = Integration.to_json
+
+
+def _integration_json_with_connection(self):
+    out = _integration_to_json(self)
+    out["connectionId"] = getattr(self, "connection_id", None)
+    return out
+
+
+APIGatewayResponse.put_integration = _put_integration_keeps_connection
+Integration.to_json = _integration_json_with_connection
 
 
 def main() -> None:

@@ -139,7 +139,7 @@ pub(super) async fn live_targets(app: &App<TargetSyncConfig>) -> Result<Vec<Live
 
 async fn owned_targets(app: &App<TargetSyncConfig>) -> Result<BTreeSet<Target>> {
     let name = registry::targets_parameter(&app.config.ssm_prefix, &app.config.target_group_arn);
-    registry::load(&app.clients.ssm, &name)
+    registry::load::<BTreeSet<String>>(&app.clients.ssm, &name)
         .await?
         .iter()
         .map(|key| {

@@ -1,0 +1,12 @@
+//! `route-sync`: keeps the public API's routes equal to what the exposed private APIs in the
+//! spoke accounts offer, and publishes their URLs. Wiring only; the work is in
+//! `shared::routes`.
+
+use lambda_runtime::{run, service_fn, tracing, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let app = shared::App::route_sync_from_env().await?;
+    run(service_fn(|event| shared::entry::route_sync(&app, event))).await
+}

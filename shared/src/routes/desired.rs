@@ -1,0 +1,443 @@
+//! Pure. What one private API asks of the front door: its opt-in tags read (untrusted),
+//! its pre-flight checked, and the public routes it would get.
+
+use std::collections::BTreeMap;
+
+use super::paths::{self, shown};
+use super::{Integration, PrivateApi};
+use crate::clients::App;
+use crate::config::RouteSyncConfig;
+use crate::ids::{ApiId, SsmPrefix, VpceId};
+use crate::{policy, urls};
+
+/// The opt-in tag.
+pub const TAG_EXPOSE: &str = "expose";
+/// Private stage to route to.
+pub const TAG_STAGE: &str = "expose:stage";
+/// Space-separated private resource paths.
+pub const TAG_PATHS: &str = "expose:paths";
+/// Public mount prefix.
+pub const TAG_PREFIX: &str = "expose:prefix";
+/// Name for the SSM parameters.
+pub const TAG_NAME: &str = "expose:name";
+
+/// Settings of the hub that shape every route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The hub endpoint policies must be bound to.
+    pub hub_endpoint: VpceId,
+    /// The VPC link integrations go through.
+    pub vpc_link_id: String,
+    /// The region (for URLs).
+    pub region: String,
+    /// The public API.
+    pub public_api_id: ApiId,
+    /// Its stage.
+    pub public_stage: String,
+    /// Root of the parameters.
+    pub ssm_prefix: SsmPrefix,
+}
+
+impl Context {
+    /// From the function's config and its clients' region.
+    pub fn from_app(app: &App<RouteSyncConfig>) -> Self {
+        let c = &app.config;
+        Context {
+            hub_endpoint: c.vpc_endpoint_id.clone(),
+            vpc_link_id: c.vpc_link_id.clone(),
+            region: app.clients.region.clone(),
+            public_api_id: c.public_api_id.clone(),
+            public_stage: c.public_stage.clone(),
+            ssm_prefix: c.ssm_prefix.clone(),
+        }
+    }
+}
+
+/// What an API asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// Not opted in (no `expose=true`), or gone: it should have nothing.
+    NotExposed,
+    /// Opted in but unsafe or malformed: nothing but a status.
+    Refused(String),
+    /// Opted in and safe: these routes.
+    Wanted(Wanted),
+}
+
+/// A safe API's routes and URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// `(public path, verb)` -> integration.
+    pub routes: BTreeMap<(String, String), Integration>,
+    /// Public base URL.
+    pub url: String,
+    /// Private alias URL.
+    pub private_url: String,
+}
+
+/// An API's SSM name and what it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// `expose:name` or the API's name, made safe for SSM; `None` if neither is usable.
+    pub name: Option<String>,
+    /// What it asks for.
+    pub exposure: Exposure,
+}
+
+/// Reads one API's tags and facts into what it asks for.
+pub fn intent(api: &PrivateApi, ctx: &Context) -> Intent {
+    let name = api
+        .tags
+        .get(TAG_NAME)
+        .map(String::as_str)
+        .or(Some(api.name.as_str()))
+        .and_then(urls::ssm_name);
+    if api.tags.get(TAG_EXPOSE).map(|v| v.trim()) != Some("true") {
+        return Intent {
+            name,
+            exposure: Exposure::NotExposed,
+        };
+    }
+    let exposure = match wanted(api, ctx) {
+        Ok(w) => Exposure::Wanted(w),
+        Err(reason) => Exposure::Refused(reason),
+    };
+    Intent { name, exposure }
+}
+
+fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
+    if let Some(raw) = api.tags.get(TAG_NAME) {
+        if urls::ssm_name(raw).as_deref() != Some(raw.trim()) {
+            return Err(format!(
+                "expose:name {} must be letters, digits, - _ . (at most 64)",
+                shown(raw)
+            ));
+        }
+    }
+    if !api.endpoint_types.iter().any(|t| t == "PRIVATE") {
+        return Err(format!(
+            "the API is {}, not PRIVATE",
+            api.endpoint_types
+                .first()
+                .map(String::as_str)
+                .unwrap_or("of unknown type")
+        ));
+    }
+    policy::check(api.policy.as_deref(), &ctx.hub_endpoint)?;
+    let stage = stage(api)?;
+    let selected = selected_paths(api)?;
+    let mount = match api.tags.get(TAG_PREFIX).map(|p| p.trim()) {
+        None | Some("") => None,
+        Some(p) => {
+            paths::validate(p, false).map_err(|e| format!("expose:prefix: {e}"))?;
+            if p == "/" {
+                None
+            } else {
+                Some(p.to_string())
+            }
+        }
+    };
+    let base = urls::invoke_url(&api.api.api, &ctx.region, &stage);
+    let mut routes = BTreeMap::new();
+    for resource in &api.resources {
+        if !selected
+            .iter()
+            .any(|root| paths::is_within(&resource.path, root))
+        {
+            continue;
+        }
+        // The private root is mounted only under a prefix: mirrored, it would claim the
+        // public API's own root.
+        let public = match (&mount, resource.path.as_str()) {
+            (None, "/") => continue,
+            (Some(m), "/") => m.clone(),
+            (Some(m), p) => format!("{m}{p}"),
+            (None, p) => p.to_string(),
+        };
+        if paths::validate(&resource.path, true).is_err()
+            || paths::depth(&public) > paths::MAX_SEGMENTS
+        {
+            return Err(format!(
+                "resource {} cannot be mirrored",
+                shown(&resource.path)
+            ));
+        }
+        let request_parameters = paths::parameters(&resource.path)
+            .into_iter()
+            .map(|p| {
+                (
+                    format!("integration.request.path.{p}"),
+                    format!("method.request.path.{p}"),
+                )
+            })
+            .collect();
+        for verb in &resource.methods {
+            routes.insert(
+                (public.clone(), verb.clone()),
+                Integration {
+                    kind: "HTTP_PROXY".into(),
+                    http_method: verb.clone(),
+                    uri: format!(
+                        "{base}{}",
+                        paths::uri_suffix(&resource.path).trim_end_matches('/')
+                    ),
+                    connection_type: "VPC_LINK".into(),
+                    connection_id: ctx.vpc_link_id.clone(),
+                    request_parameters: BTreeMap::clone(&request_parameters),
+                },
+            );
+        }
+    }
+    if routes.is_empty() {
+        return Err("the selected resources have no methods".into());
+    }
+    Ok(Wanted {
+        routes,
+        url: urls::public_url(
+            &ctx.public_api_id,
+            &ctx.region,
+            &ctx.public_stage,
+            mount.as_deref(),
+        ),
+        private_url: urls::private_url(&api.api.api, &ctx.hub_endpoint, &ctx.region, &stage),
+    })
+}
+
+fn stage(api: &PrivateApi) -> Result<String, String> {
+    let name = match api.tags.get(TAG_STAGE).map(|s| s.trim()) {
+        Some(s) if !s.is_empty() => {
+            crate::ids::parse_stage_name(s).map_err(|e| format!("expose:stage: {e}"))?
+        }
+        _ => match api.stages.keys().collect::<Vec<_>>()[..] {
+            [only] => only.clone(),
+            [] => return Err("the API has no stage".into()),
+            _ => {
+                return Err(format!(
+                    "the API has {} stages and no expose:stage tag",
+                    api.stages.len()
+                ))
+            }
+        },
+    };
+    match api.stages.get(&name) {
+        None => Err(format!("stage {name} does not exist")),
+        Some(deployment) if deployment.is_empty() => Err(format!("stage {name} is not deployed")),
+        Some(_) => Ok(name),
+    }
+}
+
+fn selected_paths(api: &PrivateApi) -> Result<Vec<String>, String> {
+    let Some(raw) = api.tags.get(TAG_PATHS).filter(|v| !v.trim().is_empty()) else {
+        return Ok(vec!["/".into()]);
+    };
+    let list: Vec<&str> = raw.split_whitespace().collect();
+    if list.len() > paths::MAX_PATHS {
+        return Err(format!(
+            "expose:paths lists more than {} paths",
+            paths::MAX_PATHS
+        ));
+    }
+    let mut out = Vec::new();
+    for p in list {
+        paths::validate(p, true).map_err(|e| format!("expose:paths: {e}"))?;
+        if !api.resources.iter().any(|r| r.path == p) {
+            return Err(format!(
+                "expose:paths: the API has no resource {}",
+                shown(p)
+            ));
+        }
+        out.push(p.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ids::{AccountId, ApiRef};
+    use crate::routes::PrivateResource;
+
+    pub(crate) const HUB: &str = "vpce-0a1b2c3d4e5f60718";
+
+    pub(crate) fn ctx() -> Context {
+        Context {
+            hub_endpoint: VpceId::parse(HUB).unwrap(),
+            vpc_link_id: "vl0001".into(),
+            region: "us-east-1".into(),
+            public_api_id: ApiId::parse("pub0000000").unwrap(),
+            public_stage: "prd".into(),
+            ssm_prefix: SsmPrefix::parse("/frontdoor").unwrap(),
+        }
+    }
+
+    pub(crate) fn seed_policy() -> String {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": HUB}}}]})
+        .to_string()
+    }
+
+    /// private-cats of the seed: /cats, /cats/{id}, /owners.
+    pub(crate) fn cats(tags: &[(&str, &str)]) -> PrivateApi {
+        PrivateApi {
+            api: ApiRef {
+                account: AccountId::parse("222222222222").unwrap(),
+                api: ApiId::parse("cats000000").unwrap(),
+            },
+            name: "private-cats".into(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            endpoint_types: vec!["PRIVATE".into()],
+            policy: Some(seed_policy()),
+            stages: [("prd".to_string(), "dep1".to_string())].into(),
+            resources: [
+                ("/", ""),
+                ("/cats", "GET"),
+                ("/cats/{id}", "GET"),
+                ("/owners", "GET"),
+            ]
+            .iter()
+            .map(|(p, m)| PrivateResource {
+                path: p.to_string(),
+                methods: m.split_whitespace().map(str::to_string).collect(),
+            })
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn seed_cats_exposes_its_cats_subtree_only() {
+        let i = intent(
+            &cats(&[("expose", "true"), ("expose:paths", "/cats")]),
+            &ctx(),
+        );
+        assert_eq!(i.name.as_deref(), Some("private-cats"));
+        let Exposure::Wanted(w) = i.exposure else {
+            panic!("{i:?}")
+        };
+        let keys: Vec<_> = w.routes.keys().cloned().collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("/cats".to_string(), "GET".to_string()),
+                ("/cats/{id}".into(), "GET".into())
+            ]
+        );
+        let by_id = &w.routes[&("/cats/{id}".to_string(), "GET".to_string())];
+        assert_eq!(
+            by_id.uri,
+            "https://cats000000.execute-api.us-east-1.amazonaws.com/prd/cats/{id}"
+        );
+        assert_eq!(
+            by_id.request_parameters["integration.request.path.id"],
+            "method.request.path.id"
+        );
+        assert_eq!(by_id.connection_id, "vl0001");
+        assert_eq!(
+            w.url,
+            "https://pub0000000.execute-api.us-east-1.amazonaws.com/prd"
+        );
+        assert_eq!(
+            w.private_url,
+            format!("https://cats000000-{HUB}.execute-api.us-east-1.amazonaws.com/prd")
+        );
+    }
+
+    #[test]
+    fn prefix_mounts_the_api_and_greedy_paths_map_to_plain_parameters() {
+        let mut api = cats(&[
+            ("expose", "true"),
+            ("expose:prefix", "/pets"),
+            ("expose:name", "cats"),
+        ]);
+        api.resources.push(PrivateResource {
+            path: "/files/{proxy+}".into(),
+            methods: ["ANY".to_string()].into(),
+        });
+        let i = intent(&api, &ctx());
+        assert_eq!(i.name.as_deref(), Some("cats"));
+        let Exposure::Wanted(w) = i.exposure else {
+            panic!("{i:?}")
+        };
+        let greedy = &w.routes[&("/pets/files/{proxy+}".to_string(), "ANY".to_string())];
+        assert!(greedy.uri.ends_with("/prd/files/{proxy}"), "{}", greedy.uri);
+        assert_eq!(
+            greedy.request_parameters["integration.request.path.proxy"],
+            "method.request.path.proxy"
+        );
+        assert!(w
+            .routes
+            .contains_key(&("/pets/owners".to_string(), "GET".to_string())));
+        assert!(w.url.ends_with("/prd/pets"));
+    }
+
+    #[test]
+    fn not_tagged_true_is_not_exposed() {
+        for tags in [
+            &[][..],
+            &[("expose", "false")],
+            &[("expose", "TRUE ")],
+            &[("expose", "yes")],
+        ] {
+            assert_eq!(
+                intent(&cats(tags), &ctx()).exposure,
+                Exposure::NotExposed,
+                "{tags:?}"
+            );
+        }
+    }
+
+    fn refused(api: &PrivateApi) -> String {
+        match intent(api, &ctx()).exposure {
+            Exposure::Refused(r) => r,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_preflight_refusal_names_its_reason() {
+        let tagged = [("expose", "true")];
+        let mut regional = cats(&tagged);
+        regional.endpoint_types = vec!["REGIONAL".into()];
+        assert!(refused(&regional).contains("REGIONAL, not PRIVATE"));
+        let mut no_policy = cats(&tagged);
+        no_policy.policy = None;
+        assert!(refused(&no_policy).contains("no resource policy"));
+        let mut two_stages = cats(&tagged);
+        two_stages.stages.insert("dev".into(), "dep2".into());
+        assert!(refused(&two_stages).contains("2 stages"));
+        let mut undeployed = cats(&tagged);
+        undeployed.stages.insert("prd".into(), String::new());
+        assert!(refused(&undeployed).contains("not deployed"));
+        assert!(
+            refused(&cats(&[("expose", "true"), ("expose:stage", "nope")]))
+                .contains("does not exist")
+        );
+    }
+
+    #[test]
+    fn hostile_tag_values_are_refused() {
+        for (tag, value) in [
+            ("expose:paths", "/cats/../owners"),
+            ("expose:paths", "/cats //x"),
+            ("expose:paths", "/nope"),
+            ("expose:prefix", "/a/{id}"),
+            ("expose:prefix", "../x"),
+            ("expose:name", "../../evil"),
+            ("expose:stage", "prd;rm"),
+        ] {
+            let r = refused(&cats(&[("expose", "true"), (tag, value)]));
+            assert!(r.starts_with(tag), "{tag}={value}: {r}");
+        }
+        let many = (0..30)
+            .map(|i| format!("/p{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            refused(&cats(&[("expose", "true"), ("expose:paths", &many)])).contains("more than")
+        );
+    }
+}

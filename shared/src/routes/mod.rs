@@ -1,0 +1,231 @@
+//! Route sync: the public API serves, for every exposed private API, the resources it
+//! selected, proxied over the VPC link; SSM publishes stable URLs and a status.
+//!
+//! [`reconcile`] is observe -> desired (pure, per API: opt-in tags, pre-flight, routes) ->
+//! diff (pure: ownership, conflicts, minimal writes) -> apply -> verify. One reconcile per
+//! batch, at most one deployment.
+
+mod apply;
+pub mod desired;
+pub mod diff;
+mod observe;
+pub mod paths;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use tracing::{info, instrument};
+
+use crate::clients::App;
+use crate::config::RouteSyncConfig;
+use crate::error::Result;
+use crate::ids::ApiRef;
+
+pub use apply::{apply, verify};
+pub use diff::{diff, Plan};
+pub use observe::observe;
+
+/// Which private APIs a reconcile looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope {
+    /// Every API of every allowed account, and every API the registry knows.
+    pub sweep: bool,
+    /// APIs named by events.
+    pub apis: BTreeSet<ApiRef>,
+}
+
+/// An integration as frontdoor writes it and compares it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Integration {
+    /// `HTTP_PROXY` for frontdoor's routes.
+    pub kind: String,
+    /// The HTTP method sent to the private API.
+    pub http_method: String,
+    /// The private API's URL for this resource.
+    pub uri: String,
+    /// `VPC_LINK` for frontdoor's routes.
+    pub connection_type: String,
+    /// The VPC link id.
+    pub connection_id: String,
+    /// `integration.request.path.x` -> `method.request.path.x`.
+    pub request_parameters: BTreeMap<String, String>,
+}
+
+/// A method on a public resource, as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveMethod {
+    /// Its integration, if it has one.
+    pub integration: Option<Integration>,
+}
+
+/// A resource of the public API, as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicResource {
+    /// API Gateway's id for it.
+    pub id: String,
+    /// Its full path, e.g. `/cats/{id}`.
+    pub path: String,
+    /// Methods by HTTP verb (`GET`, `ANY`, ...).
+    pub methods: BTreeMap<String, LiveMethod>,
+}
+
+/// A resource of a private API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateResource {
+    /// Its full path.
+    pub path: String,
+    /// Its HTTP verbs.
+    pub methods: BTreeSet<String>,
+}
+
+/// A private API, as read through the spoke's read-only role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateApi {
+    /// Account and id.
+    pub api: ApiRef,
+    /// Its name.
+    pub name: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Endpoint types, e.g. `["PRIVATE"]`.
+    pub endpoint_types: Vec<String>,
+    /// The resource policy as AWS returns it.
+    pub policy: Option<String>,
+    /// Stage name -> deployment id (empty when never deployed).
+    pub stages: BTreeMap<String, String>,
+    /// Its resources (read only when the API is opted in).
+    pub resources: Vec<PrivateResource>,
+}
+
+/// What frontdoor remembers about one exposed API (one registry parameter each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The SSM name its URL parameters live under.
+    pub name: Option<String>,
+    /// Public path -> verbs frontdoor put there for this API.
+    pub claims: BTreeMap<String, BTreeSet<String>>,
+    /// Public resources frontdoor created that this API needs.
+    pub created: BTreeSet<String>,
+}
+
+impl Record {
+    /// Whether it records nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.claims.is_empty() && self.created.is_empty()
+    }
+
+    /// The union of two records: what to store before writes that move from one to the other.
+    pub fn union(&self, other: &Record) -> Record {
+        let mut claims = self.claims.clone();
+        for (path, verbs) in &other.claims {
+            claims
+                .entry(path.clone())
+                .or_default()
+                .extend(verbs.iter().cloned());
+        }
+        Record {
+            name: other.name.clone().or_else(|| self.name.clone()),
+            claims,
+            created: self.created.union(&other.created).cloned().collect(),
+        }
+    }
+}
+
+/// An API's status, published in SSM.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Its routes are live.
+    Exposed,
+    /// Not exposed, and why.
+    Refused(String),
+    /// A public path it wants is held by someone else.
+    Conflict {
+        /// The path.
+        path: String,
+        /// `{account}/{api-id}` or `a hand-made route`.
+        owner: String,
+    },
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Exposed => f.write_str("exposed"),
+            Status::Refused(reason) => write!(f, "refused: {reason}"),
+            Status::Conflict { path, owner } => write!(f, "conflict: {path} owned by {owner}"),
+        }
+    }
+}
+
+/// Everything observed, as plain values: the input of [`desired`] and [`diff`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Observed {
+    /// The public API's resources.
+    pub public: Vec<PublicResource>,
+    /// The registry: one record per API frontdoor has exposed.
+    pub records: BTreeMap<ApiRef, Record>,
+    /// APIs in scope: `None` when the API no longer exists.
+    pub apis: BTreeMap<ApiRef, Option<PrivateApi>>,
+    /// Current values of the published parameters under `{prefix}/apis/`.
+    pub parameters: BTreeMap<String, String>,
+    /// A previous run wrote to the public API and did not deploy.
+    pub deployment_owed: bool,
+}
+
+/// What one reconcile did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// APIs looked at.
+    pub apis: usize,
+    /// Status per API (`{account}/{api-id}` -> status).
+    pub statuses: BTreeMap<String, String>,
+    /// Public resources created.
+    pub resources_created: usize,
+    /// Public resources deleted.
+    pub resources_deleted: usize,
+    /// Methods (with their integrations) put.
+    pub methods_put: usize,
+    /// Integrations rewritten on existing methods (drift repaired).
+    pub integrations_updated: usize,
+    /// Methods deleted.
+    pub methods_deleted: usize,
+    /// Deployments created (0 or 1).
+    pub deployments: usize,
+    /// AWS calls that only read.
+    pub reads: u64,
+    /// AWS calls that wrote.
+    pub writes: u64,
+    /// Events refused (account not allowed).
+    pub events_refused: usize,
+    /// Events dropped (not understood, or nothing to do).
+    pub events_dropped: usize,
+}
+
+/// One whole route sync over `scope`.
+#[instrument(skip_all, fields(sweep = scope.sweep, apis = scope.apis.len()))]
+pub async fn reconcile(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Report> {
+    let before = app.clients.calls.snapshot();
+    let observed = observe(app, scope).await?;
+    let context = desired::Context::from_app(app);
+    let plan = diff(&observed, &context);
+    apply(app, &observed, &plan).await?;
+    verify(app, &plan).await?;
+    let calls = app.clients.calls.snapshot().since(&before);
+    let report = plan.report(calls.reads(), calls.writes());
+    info!(
+        apis = report.apis,
+        resources_created = report.resources_created,
+        resources_deleted = report.resources_deleted,
+        methods_put = report.methods_put,
+        integrations_updated = report.integrations_updated,
+        methods_deleted = report.methods_deleted,
+        deployments = report.deployments,
+        reads = report.reads,
+        writes = report.writes,
+        statuses = ?report.statuses,
+        "route sync done"
+    );
+    Ok(report)
+}
