@@ -18,6 +18,7 @@ use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use serde_json::Value;
 use shared::{App, TargetSyncConfig};
 
+pub mod pets;
 pub mod runtime_api;
 
 /// The hub account (moto's default account).
@@ -120,6 +121,26 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// An `SdkConfig` acting in `account` (moto switches account on assumed-role
+    /// credentials, as AWS does), for seeding a spoke.
+    pub async fn account_sdk_config(&self, account: &str) -> SdkConfig {
+        let hub = self.sdk_config().await;
+        let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+            "arn:aws:iam::{account}:role/frontdoor-test-seeder"
+        ))
+        .session_name("seed")
+        .configure(&hub)
+        .build()
+        .await;
+        hub.into_builder()
+            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build()
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -138,6 +159,8 @@ pub struct Hub {
     pub vpce_id: String,
     /// The IP target group (TCP 443).
     pub target_group_arn: String,
+    /// The internal NLB.
+    pub nlb_arn: String,
 }
 
 /// Builds the hub: VPC, three subnets, an execute-api endpoint in two of them, an internal
@@ -209,9 +232,13 @@ pub async fn seed_hub(sdk: &SdkConfig) -> Hub {
         .send()
         .await
         .unwrap();
+    let nlb_arn = nlb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
     elbv2
         .create_listener()
-        .load_balancer_arn(nlb.load_balancers()[0].load_balancer_arn().unwrap())
+        .load_balancer_arn(&nlb_arn)
         .protocol(ProtocolEnum::Tcp)
         .port(443)
         .default_actions(
@@ -228,6 +255,7 @@ pub async fn seed_hub(sdk: &SdkConfig) -> Hub {
         subnet_ids,
         vpce_id,
         target_group_arn,
+        nlb_arn,
     }
 }
 

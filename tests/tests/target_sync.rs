@@ -334,6 +334,7 @@ async fn unreachable_aws_is_transient() {
     drop(s);
     let hub = Hub {
         vpc_id: String::new(),
+        nlb_arn: String::new(),
         subnet_ids: vec![],
         vpce_id: "vpce-0123456789abcdef0".into(),
         target_group_arn:

@@ -169,58 +169,46 @@ pub fn diff(observed: &Observed, ctx: &Context) -> Plan {
         let Some(w) = wanted(api) else { continue };
         let mine = assigned.entry(api.clone()).or_default();
         for ((path, verb), integration) in &w.routes {
+            let key = (path.clone(), verb.clone());
+            // A hand-made method on this verb stays theirs, even on a path this API owns.
+            let hand_made_verb = live
+                .get(path.as_str())
+                .is_some_and(|r| r.methods.contains_key(verb))
+                && !claimed_by.contains_key(&key);
             let owner = match path_owner.get(path) {
                 Some(owner) if owner != api => Some(owner.to_string()),
+                Some(_) if hand_made_verb => Some(HAND_MADE.to_string()),
                 Some(_) => None,
                 None if hand_made.contains(path.as_str()) => Some(HAND_MADE.to_string()),
                 None => None,
             };
-            // A hand-made method on the same verb of a path this API owns stays theirs.
-            let verb_taken = live
-                .get(path.as_str())
-                .is_some_and(|r| r.methods.contains_key(verb))
-                && claimed_by.get(&(path.clone(), verb.clone())) != Some(&api);
             match owner {
                 Some(owner) => {
                     conflicts
                         .entry(api.clone())
                         .or_insert((path.clone(), owner));
                 }
-                None if verb_taken && !claimed_by.contains_key(&(path.clone(), verb.clone())) => {
-                    conflicts
-                        .entry(api.clone())
-                        .or_insert((path.clone(), HAND_MADE.to_string()));
-                }
-                None if verb_taken => {
-                    let other = claimed_by
-                        .get(&(path.clone(), verb.clone()))
-                        .map(|a| a.to_string())
-                        .unwrap_or_else(|| HAND_MADE.to_string());
-                    conflicts
-                        .entry(api.clone())
-                        .or_insert((path.clone(), other));
-                }
+                // Free, or released in this same reconcile by an owner that left: taken.
                 None => {
                     path_owner.insert(path.clone(), api.clone());
-                    mine.insert((path.clone(), verb.clone()), integration.clone());
+                    mine.insert(key, integration.clone());
                 }
             }
         }
     }
 
     // Methods.
-    for (api, routes) in &assigned {
+    for routes in assigned.values() {
         for (key, integration) in routes {
             let live_method = live.get(key.0.as_str()).and_then(|r| r.methods.get(&key.1));
             match live_method {
                 None => {
                     plan.put_methods.insert(key.clone(), integration.clone());
                 }
-                Some(m) if claimed_by.get(key) == Some(&api) => {
-                    if m.integration.as_ref() != Some(integration) {
-                        plan.put_integrations
-                            .insert(key.clone(), integration.clone());
-                    }
+                // Drifted, or handed over from an owner that left: rewrite the integration.
+                Some(m) if m.integration.as_ref() != Some(integration) => {
+                    plan.put_integrations
+                        .insert(key.clone(), integration.clone());
                 }
                 Some(_) => {}
             }
@@ -238,7 +226,10 @@ pub fn diff(observed: &Observed, ctx: &Context) -> Plan {
                 let live_has = live
                     .get(path.as_str())
                     .is_some_and(|r| r.methods.contains_key(verb));
-                if live_has && !keep.is_some_and(|k| k.contains_key(&key)) {
+                if live_has
+                    && !keep.is_some_and(|k| k.contains_key(&key))
+                    && !plan.routes_after.contains_key(&key)
+                {
                     plan.delete_methods.insert(key);
                 }
             }
@@ -338,13 +329,10 @@ pub fn diff(observed: &Observed, ctx: &Context) -> Plan {
         let created: BTreeSet<String> = made_after.intersection(&mine).cloned().collect();
         let publishes = in_scope
             && matches!(intents.get(api), Some(Some(i)) if !matches!(i.exposure, Exposure::NotExposed));
-        let name = if in_scope {
-            intents
-                .get(api)
-                .and_then(|i| i.as_ref())
-                .and_then(|i| i.name.clone())
-        } else {
-            old.and_then(|r| r.name.clone())
+        // A deleted API has no intent: its record still knows where its parameters are.
+        let name = match intents.get(api) {
+            Some(Some(i)) => i.name.clone(),
+            _ => old.and_then(|r| r.name.clone()),
         };
         let new = Record {
             name: if publishes || !in_scope {

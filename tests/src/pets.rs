@@ -1,0 +1,320 @@
+//! The seed scenario of DESIGN.md: hub 123456789012 with `public-pets` (a hand-made
+//! `/health`), spoke B 222222222222 with `private-cats` (`/cats`, `/cats/{id}`, `/owners`),
+//! spoke C 333333333333 with `private-dogs` (`/dogs`, `/owners`), seed-style policies and
+//! tags; plus helpers to read the public API back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_config::SdkConfig;
+use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType};
+use serde_json::json;
+use shared::{App, RouteSyncConfig};
+
+use crate::{seed_hub, Emulator, Hub};
+
+/// Spoke B.
+pub const ACCOUNT_B: &str = "222222222222";
+/// Spoke C.
+pub const ACCOUNT_C: &str = "333333333333";
+
+/// Everything the seed made.
+pub struct Pets {
+    /// The hub's network resources.
+    pub hub: Hub,
+    /// The hub's configuration.
+    pub hub_sdk: SdkConfig,
+    /// Spoke B's configuration.
+    pub b: SdkConfig,
+    /// Spoke C's configuration.
+    pub c: SdkConfig,
+    /// The public API.
+    pub public_api_id: String,
+    /// The REST VPC link.
+    pub vpc_link_id: String,
+    /// private-cats (B).
+    pub cats: String,
+    /// private-dogs (C).
+    pub dogs: String,
+}
+
+/// The seed-style policy: Allow invoke, Deny unless through `vpce`.
+pub fn seed_policy(vpce: &str) -> String {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}}]})
+    .to_string()
+}
+
+/// A private API as a spoke team would make it: resources with GET methods (MOCK
+/// integrations), deployed to `prd`.
+pub async fn private_api(
+    sdk: &SdkConfig,
+    name: &str,
+    kind: EndpointType,
+    policy: Option<&str>,
+    tags: &[(&str, &str)],
+    paths: &[&str],
+) -> String {
+    let gw = aws_sdk_apigateway::Client::new(sdk);
+    let mut create = gw
+        .create_rest_api()
+        .name(name)
+        .endpoint_configuration(EndpointConfiguration::builder().types(kind).build())
+        .set_policy(policy.map(str::to_string));
+    for (k, v) in tags {
+        create = create.tags(*k, *v);
+    }
+    let api = create.send().await.expect("CreateRestApi");
+    let id = api.id().expect("id").to_string();
+    for path in paths {
+        add_resource(sdk, &id, path, "GET").await;
+    }
+    deploy(sdk, &id).await;
+    id
+}
+
+/// Adds `path` (creating parents) with `verb` and a MOCK integration.
+pub async fn add_resource(sdk: &SdkConfig, api: &str, path: &str, verb: &str) {
+    let gw = aws_sdk_apigateway::Client::new(sdk);
+    let mut ids = resource_ids(sdk, api).await;
+    let mut at = String::new();
+    for segment in path.trim_start_matches('/').split('/') {
+        let parent = if at.is_empty() {
+            "/".to_string()
+        } else {
+            at.clone()
+        };
+        at = format!("{at}/{segment}");
+        if !ids.contains_key(&at) {
+            let r = gw
+                .create_resource()
+                .rest_api_id(api)
+                .parent_id(&ids[&parent])
+                .path_part(segment)
+                .send()
+                .await
+                .expect("CreateResource");
+            ids.insert(at.clone(), r.id().expect("id").to_string());
+        }
+    }
+    let mut put = gw
+        .put_method()
+        .rest_api_id(api)
+        .resource_id(&ids[&at])
+        .http_method(verb)
+        .authorization_type("NONE");
+    for p in shared::routes::paths::parameters(path) {
+        put = put.request_parameters(format!("method.request.path.{p}"), true);
+    }
+    put.send().await.expect("PutMethod");
+    gw.put_integration()
+        .rest_api_id(api)
+        .resource_id(&ids[&at])
+        .http_method(verb)
+        .r#type(IntegrationType::Mock)
+        .send()
+        .await
+        .expect("PutIntegration");
+}
+
+/// Deploys `api` to `prd`.
+pub async fn deploy(sdk: &SdkConfig, api: &str) {
+    aws_sdk_apigateway::Client::new(sdk)
+        .create_deployment()
+        .rest_api_id(api)
+        .stage_name("prd")
+        .send()
+        .await
+        .expect("CreateDeployment");
+}
+
+/// Path -> resource id.
+pub async fn resource_ids(sdk: &SdkConfig, api: &str) -> BTreeMap<String, String> {
+    aws_sdk_apigateway::Client::new(sdk)
+        .get_resources()
+        .rest_api_id(api)
+        .limit(500)
+        .send()
+        .await
+        .expect("GetResources")
+        .items()
+        .iter()
+        .map(|r| {
+            (
+                r.path().unwrap_or_default().to_string(),
+                r.id().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Builds the seed scenario.
+pub async fn seed(emulator: &Emulator) -> Pets {
+    let hub_sdk = emulator.sdk_config().await;
+    let hub = seed_hub(&hub_sdk).await;
+    let b = emulator.account_sdk_config(ACCOUNT_B).await;
+    let c = emulator.account_sdk_config(ACCOUNT_C).await;
+    let gw = aws_sdk_apigateway::Client::new(&hub_sdk);
+    let link = gw
+        .create_vpc_link()
+        .name("frontdoor")
+        .target_arns(&hub.nlb_arn)
+        .send()
+        .await
+        .expect("CreateVpcLink");
+    let public = gw
+        .create_rest_api()
+        .name("public-pets")
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Regional)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateRestApi");
+    let public_api_id = public.id().expect("id").to_string();
+    add_resource(&hub_sdk, &public_api_id, "/health", "GET").await;
+    let policy = seed_policy(&hub.vpce_id);
+    let cats = private_api(
+        &b,
+        "private-cats",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true"), ("expose:paths", "/cats")],
+        &["/cats", "/cats/{id}", "/owners"],
+    )
+    .await;
+    let dogs = private_api(
+        &c,
+        "private-dogs",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true"), ("expose:paths", "/dogs")],
+        &["/dogs", "/owners"],
+    )
+    .await;
+    Pets {
+        hub,
+        hub_sdk,
+        b,
+        c,
+        public_api_id,
+        vpc_link_id: link.id().expect("id").to_string(),
+        cats,
+        dogs,
+    }
+}
+
+impl Pets {
+    /// `route-sync`'s app for the hub.
+    pub fn app(&self) -> App<RouteSyncConfig> {
+        let config = RouteSyncConfig::from_lookup(|name| match name {
+            "FRONTDOOR_VPC_ENDPOINT_ID" => Some(self.hub.vpce_id.clone()),
+            "FRONTDOOR_PUBLIC_API_ID" => Some(self.public_api_id.clone()),
+            "FRONTDOOR_VPC_LINK_ID" => Some(self.vpc_link_id.clone()),
+            "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(format!("{ACCOUNT_B},{ACCOUNT_C}")),
+            _ => None,
+        })
+        .expect("route-sync config");
+        App::new(config, &self.hub_sdk)
+    }
+
+    /// The public API's routes: `(path, verb)` -> integration uri (or `MOCK`).
+    pub async fn public_routes(&self) -> BTreeMap<(String, String), String> {
+        let gw = aws_sdk_apigateway::Client::new(&self.hub_sdk);
+        let mut out = BTreeMap::new();
+        let page = gw
+            .get_resources()
+            .rest_api_id(&self.public_api_id)
+            .embed("methods")
+            .limit(500)
+            .send()
+            .await
+            .expect("GetResources");
+        for r in page.items() {
+            for (verb, m) in r.resource_methods().into_iter().flatten() {
+                let target = m
+                    .method_integration()
+                    .and_then(|i| i.uri().map(str::to_string))
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or_else(|| "MOCK".into());
+                out.insert(
+                    (r.path().unwrap_or_default().to_string(), verb.clone()),
+                    target,
+                );
+            }
+        }
+        out
+    }
+
+    /// The public API's resource paths.
+    pub async fn public_paths(&self) -> BTreeSet<String> {
+        resource_ids(&self.hub_sdk, &self.public_api_id)
+            .await
+            .into_keys()
+            .collect()
+    }
+
+    /// Every parameter under `/frontdoor/apis/`, name -> value.
+    pub async fn published(&self) -> BTreeMap<String, String> {
+        let ssm = aws_sdk_ssm::Client::new(&self.hub_sdk);
+        let mut out = BTreeMap::new();
+        let mut pages = ssm
+            .get_parameters_by_path()
+            .path("/frontdoor/apis")
+            .recursive(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for p in page.expect("GetParametersByPath").parameters() {
+                out.insert(
+                    p.name().unwrap_or_default().to_string(),
+                    p.value().unwrap_or_default().to_string(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Tags a spoke API (through the launcher's REST API tag patch).
+    pub async fn tag(&self, sdk: &SdkConfig, api: &str, tags: &[(&str, &str)]) {
+        let mut call = aws_sdk_apigateway::Client::new(sdk)
+            .tag_resource()
+            .resource_arn(format!("arn:aws:apigateway:us-east-1::/restapis/{api}"));
+        for (k, v) in tags {
+            call = call.tags(*k, *v);
+        }
+        call.send().await.expect("TagResource");
+    }
+
+    /// Removes tags from a spoke API.
+    pub async fn untag(&self, sdk: &SdkConfig, api: &str, keys: &[&str]) {
+        let mut call = aws_sdk_apigateway::Client::new(sdk)
+            .untag_resource()
+            .resource_arn(format!("arn:aws:apigateway:us-east-1::/restapis/{api}"));
+        for k in keys {
+            call = call.tag_keys(*k);
+        }
+        call.send().await.expect("UntagResource");
+    }
+}
+
+/// A CloudTrail API Gateway event for `api` in `account`.
+pub fn api_event(call: &str, account: &str, api: &str) -> serde_json::Value {
+    json!({
+        "version": "0", "id": format!("{call}-{api}"), "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.apigateway", "account": account, "time": "2026-11-24T12:00:00Z",
+        "region": "us-east-1", "resources": [],
+        "detail": {"eventName": call, "eventSource": "apigateway.amazonaws.com",
+                   "requestParameters": {"restApiId": api}, "recipientAccountId": account}
+    })
+}
+
+/// An SQS batch carrying `events`.
+pub fn sqs_batch(events: &[serde_json::Value]) -> serde_json::Value {
+    json!({"Records": events.iter().enumerate().map(|(i, e)| json!({
+        "messageId": format!("m{i}"), "body": e.to_string(), "eventSource": "aws:sqs"
+    })).collect::<Vec<_>>()})
+}
