@@ -437,3 +437,389 @@ pub fn diff(observed: &Observed, ctx: &Context) -> Plan {
     plan.owe_deployment = writes_public && !observed.deployment_owed;
     plan
 }
+
+/// The state after `plan` is applied to `observed`: the model the property tests check
+/// (and what a dry run would show).
+pub fn applied(observed: &Observed, plan: &Plan) -> Observed {
+    let mut next = observed.clone();
+    for path in &plan.creates {
+        next.public.push(super::PublicResource {
+            id: format!("new{path}"),
+            path: path.clone(),
+            methods: BTreeMap::new(),
+        });
+    }
+    let mut by_path: BTreeMap<String, super::PublicResource> =
+        next.public.drain(..).map(|r| (r.path.clone(), r)).collect();
+    for ((path, verb), integration) in plan.put_methods.iter().chain(&plan.put_integrations) {
+        if let Some(r) = by_path.get_mut(path) {
+            r.methods.insert(
+                verb.clone(),
+                super::LiveMethod {
+                    integration: Some(integration.clone()),
+                },
+            );
+        }
+    }
+    for (path, verb) in &plan.delete_methods {
+        if let Some(r) = by_path.get_mut(path) {
+            r.methods.remove(verb);
+        }
+    }
+    for path in &plan.delete_resources {
+        by_path.remove(path);
+    }
+    next.public = by_path.into_values().collect();
+    for (api, record) in &plan.records_before {
+        next.records.insert(api.clone(), record.clone());
+    }
+    for (api, record) in &plan.records_after {
+        match record {
+            Some(r) => next.records.insert(api.clone(), r.clone()),
+            None => next.records.remove(api),
+        };
+    }
+    for (name, value) in &plan.parameters_put {
+        next.parameters.insert(name.clone(), value.clone());
+    }
+    for name in &plan.parameters_delete {
+        next.parameters.remove(name);
+    }
+    if plan.deploy {
+        next.deployment_owed = false;
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, ApiId};
+    use crate::routes::desired::tests::{cats, ctx};
+    use crate::routes::{LiveMethod, PrivateApi, PrivateResource, PublicResource};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    fn public(paths: &[(&str, &str)]) -> Vec<PublicResource> {
+        let mut out = vec![PublicResource {
+            id: "root".into(),
+            path: "/".into(),
+            methods: BTreeMap::new(),
+        }];
+        for (path, verbs) in paths {
+            out.push(PublicResource {
+                id: format!("id{path}"),
+                path: path.to_string(),
+                methods: verbs
+                    .split_whitespace()
+                    .map(|v| (v.to_string(), LiveMethod { integration: None }))
+                    .collect(),
+            });
+        }
+        out
+    }
+
+    fn observed_with(apis: Vec<PrivateApi>, public_paths: &[(&str, &str)]) -> Observed {
+        Observed {
+            public: public(public_paths),
+            apis: apis.into_iter().map(|a| (a.api.clone(), Some(a))).collect(),
+            ..Observed::default()
+        }
+    }
+
+    mod given_the_seed_cats_api_and_a_hand_made_health {
+        use super::*;
+
+        #[test]
+        fn when_first_reconciled_then_writes_are_the_floor_parents_first() {
+            // GIVEN
+            let observed = observed_with(
+                vec![cats(&[("expose", "true"), ("expose:paths", "/cats")])],
+                &[("/health", "GET")],
+            );
+            // WHEN
+            let plan = diff(&observed, &ctx());
+            // THEN 2 resources, 2 methods (each with its integration), 1 deployment
+            assert_eq!(plan.creates, vec!["/cats", "/cats/{id}"]);
+            assert_eq!(plan.put_methods.len(), 2);
+            assert!(plan.deploy && plan.owe_deployment);
+            assert!(plan.delete_methods.is_empty() && plan.delete_resources.is_empty());
+            assert_eq!(plan.statuses.values().next(), Some(&Status::Exposed));
+            // AND the registry is widened before, with nothing left to narrow after
+            assert_eq!(plan.records_before.len(), 1);
+            assert!(plan.records_after.is_empty(), "{:?}", plan.records_after);
+            // AND a second diff of the result is a no-op
+            let again = diff(&applied(&observed, &plan), &ctx());
+            assert!(again.is_noop(), "{again:?}");
+        }
+
+        #[test]
+        fn when_un_exposed_then_only_its_routes_go_and_health_stays() {
+            let observed = observed_with(
+                vec![cats(&[("expose", "true"), ("expose:paths", "/cats")])],
+                &[("/health", "GET")],
+            );
+            let exposed = applied(&observed, &diff(&observed, &ctx()));
+            let mut gone = exposed.clone();
+            for api in gone.apis.values_mut().flatten() {
+                api.tags.remove("expose");
+            }
+            let plan = diff(&gone, &ctx());
+            assert_eq!(plan.delete_resources, vec!["/cats/{id}", "/cats"]);
+            assert!(
+                plan.delete_methods.is_empty(),
+                "deleting the resource deletes its methods"
+            );
+            assert!(plan.deploy);
+            let after = applied(&gone, &plan);
+            let paths: Vec<&str> = after.public.iter().map(|r| r.path.as_str()).collect();
+            assert_eq!(paths, vec!["/", "/health"]);
+            assert!(after.records.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_frontdoor_parent_with_a_hand_made_child_is_kept() {
+        // GIVEN cats exposed, then someone hand-adds /cats/special
+        let observed = observed_with(
+            vec![cats(&[("expose", "true"), ("expose:paths", "/cats")])],
+            &[],
+        );
+        let mut exposed = applied(&observed, &diff(&observed, &ctx()));
+        exposed
+            .public
+            .extend(public(&[("/cats/special", "POST")]).into_iter().skip(1));
+        // WHEN cats is un-exposed
+        for api in exposed.apis.values_mut().flatten() {
+            api.tags.remove("expose");
+        }
+        let plan = diff(&exposed, &ctx());
+        // THEN /cats loses its method but stays (a hand-made child), /cats/{id} goes
+        assert_eq!(plan.delete_resources, vec!["/cats/{id}"]);
+        assert!(plan
+            .delete_methods
+            .contains(&("/cats".to_string(), "GET".to_string())));
+        let after = applied(&exposed, &plan);
+        assert!(after.public.iter().any(|r| r.path == "/cats/special"));
+        // AND the parent stays recorded as frontdoor's, so it can go once the child does
+        assert!(diff(&after, &ctx()).is_noop());
+    }
+
+    #[test]
+    fn a_deployment_owed_is_paid_even_with_nothing_else_to_do() {
+        let mut observed = observed_with(vec![], &[]);
+        observed.deployment_owed = true;
+        let plan = diff(&observed, &ctx());
+        assert!(plan.deploy && !plan.owe_deployment);
+        assert!(!plan.touches_public_api());
+    }
+
+    // --- properties -------------------------------------------------------------------
+
+    const UNIVERSE: [&str; 6] = ["/a", "/a/{id}", "/a/{id}/x", "/b", "/b/{proxy+}", "/c"];
+
+    fn private_api(n: u8) -> impl Strategy<Value = PrivateApi> {
+        (
+            proptest::sample::subsequence(UNIVERSE.to_vec(), 0..=4),
+            any::<bool>(),
+            proptest::option::of(proptest::sample::select(vec!["/a", "/b", "/c"])),
+            proptest::option::of(proptest::sample::select(vec!["/v1", "/v2"])),
+        )
+            .prop_map(move |(paths, exposed, selected, prefix)| {
+                let mut api = cats(&[]);
+                api.api = crate::ids::ApiRef {
+                    account: AccountId::parse(if n.is_multiple_of(2) {
+                        "222222222222"
+                    } else {
+                        "333333333333"
+                    })
+                    .unwrap(),
+                    api: ApiId::parse(&format!("api{n:07}")).unwrap(),
+                };
+                api.name = format!("api-{n}");
+                // Parents exist in API Gateway whenever a child does.
+                let mut all: std::collections::BTreeSet<String> = ["/".to_string()].into();
+                for p in &paths {
+                    all.extend(paths::ancestors(p));
+                    all.insert(p.to_string());
+                }
+                api.resources = all
+                    .into_iter()
+                    .map(|path| PrivateResource {
+                        methods: if paths.contains(&path.as_str()) {
+                            ["GET".to_string()].into()
+                        } else {
+                            Default::default()
+                        },
+                        path,
+                    })
+                    .collect();
+                if exposed {
+                    api.tags.insert("expose".into(), "true".into());
+                }
+                if let Some(s) = selected.filter(|s| api.resources.iter().any(|r| r.path == *s)) {
+                    api.tags.insert("expose:paths".into(), s.into());
+                }
+                if let Some(p) = prefix {
+                    api.tags.insert("expose:prefix".into(), p.into());
+                }
+                api
+            })
+    }
+
+    fn world() -> impl Strategy<Value = (Observed, Vec<Option<PrivateApi>>, bool)> {
+        (
+            private_api(1),
+            private_api(2),
+            private_api(3),
+            proptest::sample::subsequence(
+                vec!["/a", "/health", "/v1/hand", "/a/{id}/special", "/b"],
+                0..=3,
+            ),
+            proptest::collection::vec(proptest::option::weighted(0.8, private_api(9)), 3),
+            any::<bool>(),
+        )
+            .prop_map(|(a, b, c, hand, later, drift)| {
+                // Hand-made routes, with their parents as bare resources.
+                let mut bare: Vec<String> = hand.iter().flat_map(|p| paths::ancestors(p)).collect();
+                bare.retain(|p| !hand.contains(&p.as_str()));
+                bare.sort();
+                bare.dedup();
+                let mut routes: Vec<(&str, &str)> = hand.iter().map(|p| (*p, "GET")).collect();
+                routes.extend(bare.iter().map(|p| (p.as_str(), "")));
+                (observed_with(vec![a, b, c], &routes), later, drift)
+            })
+    }
+
+    fn runner() -> TestRunner {
+        TestRunner::new_with_rng(
+            Config {
+                cases: 500,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),
+        )
+    }
+
+    fn check_plan(observed: &Observed, plan: &Plan) -> Result<Observed, TestCaseError> {
+        let claimed: std::collections::BTreeSet<RouteKey> = observed
+            .records
+            .values()
+            .flat_map(|r| {
+                r.claims
+                    .iter()
+                    .flat_map(|(p, vs)| vs.iter().map(move |v| (p.clone(), v.clone())))
+            })
+            .collect();
+        let made: std::collections::BTreeSet<&String> = observed
+            .records
+            .values()
+            .flat_map(|r| r.created.iter())
+            .collect();
+        let live: std::collections::BTreeSet<&str> =
+            observed.public.iter().map(|r| r.path.as_str()).collect();
+        // Never touches what it does not own: deletes and rewrites only claimed methods.
+        for key in plan
+            .delete_methods
+            .iter()
+            .chain(plan.put_integrations.keys())
+        {
+            prop_assert!(claimed.contains(key), "touches unowned {key:?}");
+        }
+        for r in &observed.public {
+            for verb in r.methods.keys() {
+                let key = (r.path.clone(), verb.clone());
+                if !claimed.contains(&key) {
+                    prop_assert!(
+                        !plan.delete_methods.contains(&key)
+                            && !plan.put_integrations.contains_key(&key)
+                    );
+                    prop_assert!(
+                        !plan.delete_resources.contains(&r.path),
+                        "deletes hand-made {}",
+                        r.path
+                    );
+                }
+            }
+        }
+        for path in &plan.delete_resources {
+            prop_assert!(
+                made.contains(path),
+                "deletes a resource it did not make: {path}"
+            );
+        }
+        // Parents before children; children before parents on delete.
+        for (i, path) in plan.creates.iter().enumerate() {
+            let (parent, _) = paths::split_last(path);
+            prop_assert!(live.contains(parent) || plan.creates[..i].iter().any(|p| p == parent));
+        }
+        let after = applied(observed, plan);
+        let remaining: std::collections::BTreeSet<&str> =
+            after.public.iter().map(|r| r.path.as_str()).collect();
+        for r in &after.public {
+            if r.path != "/" {
+                prop_assert!(
+                    remaining.contains(paths::split_last(&r.path).0),
+                    "orphan {}",
+                    r.path
+                );
+            }
+        }
+        // Every route the plan wants is live with its integration.
+        for ((path, verb), want) in &plan.routes_after {
+            let got = after
+                .public
+                .iter()
+                .find(|r| &r.path == path)
+                .and_then(|r| r.methods.get(verb))
+                .and_then(|m| m.integration.as_ref());
+            prop_assert_eq!(got, Some(want), "{} {}", verb, path);
+        }
+        // Deploys exactly when the public API changed or a deployment was owed.
+        prop_assert_eq!(
+            plan.deploy,
+            plan.touches_public_api() || observed.deployment_owed
+        );
+        // Converges in one apply.
+        let again = diff(&after, &ctx());
+        prop_assert!(again.is_noop(), "second plan {:?}", again);
+        Ok(after)
+    }
+
+    #[test]
+    fn properties_of_every_plan_over_two_reconciles() {
+        runner()
+            .run(&world(), |(observed, later, drift)| {
+                // First reconcile from a fresh front door.
+                let first = diff(&observed, &ctx());
+                let mut state = check_plan(&observed, &first)?;
+                // Someone edits one of frontdoor's integrations by hand.
+                if drift {
+                    let owned = state.records.values().flat_map(|r| r.claims.iter()).next();
+                    if let Some((path, verbs)) = owned.map(|(p, v)| (p.clone(), v.clone())) {
+                        let r = state.public.iter_mut().find(|r| r.path == path);
+                        if let Some(m) =
+                            r.and_then(|r| verbs.iter().next().and_then(|v| r.methods.get_mut(v)))
+                        {
+                            m.integration = None;
+                        }
+                    }
+                }
+                // Then the APIs change (some deleted, some re-shaped), and it reconciles again.
+                let ids: Vec<_> = state.apis.keys().cloned().collect();
+                for (id, next) in ids.iter().zip(later) {
+                    let next = next.map(|mut a| {
+                        a.api = id.clone();
+                        a.name = format!("api-{}", id.api);
+                        a
+                    });
+                    state.apis.insert(id.clone(), next);
+                }
+                let second = diff(&state, &ctx());
+                check_plan(&state, &second)?;
+                Ok(())
+            })
+            .unwrap();
+    }
+}
