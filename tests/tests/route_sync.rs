@@ -455,3 +455,72 @@ async fn hostile_tag_values_are_refused_with_no_public_write() {
         .await
         .contains_key(&route("/dogs", "GET")));
 }
+
+#[tokio::test]
+async fn shared_parent_is_removed_only_when_no_api_needs_it() {
+    // GIVEN cats and dogs both mounted under /v1
+    let s = scenario().await;
+    s.pets
+        .tag(&s.pets.b, &s.pets.cats, &[("expose:prefix", "/v1")])
+        .await;
+    s.pets
+        .tag(&s.pets.c, &s.pets.dogs, &[("expose:prefix", "/v1")])
+        .await;
+    s.sweep().await;
+    let paths = s.pets.public_paths().await;
+    assert!(
+        paths.contains("/v1/cats") && paths.contains("/v1/dogs"),
+        "{paths:?}"
+    );
+    let published = s.pets.published().await;
+    assert!(published["/frontdoor/apis/private-cats/url"].ends_with("/prd/v1"));
+
+    // WHEN cats leaves, THEN /v1 stays for dogs
+    s.pets.untag(&s.pets.b, &s.pets.cats, &["expose"]).await;
+    s.sweep().await;
+    let paths = s.pets.public_paths().await;
+    assert!(
+        paths.contains("/v1") && paths.contains("/v1/dogs") && !paths.contains("/v1/cats"),
+        "{paths:?}"
+    );
+
+    // WHEN dogs leaves too, THEN /v1 goes, and /health stays
+    s.pets.untag(&s.pets.c, &s.pets.dogs, &["expose"]).await;
+    s.sweep().await;
+    let paths = s.pets.public_paths().await;
+    assert_eq!(paths.into_iter().collect::<Vec<_>>(), vec!["/", "/health"]);
+}
+
+#[tokio::test]
+async fn a_run_that_wrote_and_failed_before_deploying_is_deployed_by_the_next() {
+    // GIVEN a run that got as far as the public API writes, then died (simulated by
+    // applying its plan without the deployment and the steps after it)
+    let s = scenario().await;
+    let scope = shared::routes::Scope {
+        sweep: true,
+        apis: Default::default(),
+    };
+    let observed = shared::routes::observe(&s.app, &scope).await.unwrap();
+    let ctx = shared::routes::desired::Context::from_app(&s.app);
+    let mut plan = shared::routes::diff(&observed, &ctx);
+    plan.deploy = false;
+    plan.records_after.clear();
+    plan.parameters_put.clear();
+    shared::routes::apply(&s.app, &observed, &plan)
+        .await
+        .unwrap();
+    assert_eq!(count(&s.writes(), "CreateDeployment"), 0);
+
+    // WHEN the next sweep finds the routes already in place
+    let before = s.writes().len();
+    let report = s.sweep().await;
+
+    // THEN it deploys anyway (the registry said a deployment was owed), once
+    let ops = s.writes()[before..].to_vec();
+    assert_eq!(count(&ops, "CreateDeployment"), 1, "{ops:?}");
+    assert_eq!(report.methods_put, 0);
+    // AND the sweep after that deploys nothing
+    let before = s.writes().len();
+    s.sweep().await;
+    assert_eq!(count(&s.writes()[before..], "CreateDeployment"), 0);
+}
