@@ -1,31 +1,34 @@
-//! `demo`: frontdoor's target sync on the emulator, end to end, for a person to watch.
-//! Starts moto on loopback, builds the hub (VPC, three subnets, execute-api endpoint in two,
-//! internal NLB, IP target group), then runs the real `target-sync` binary under a local
-//! Lambda Runtime API: a sweep, then a subnet change reported by CloudTrail. Prints the
-//! target group after each and stops everything it started.
+//! `demo`: frontdoor on the emulator, end to end, for a person to watch. Starts moto on
+//! loopback, builds the seed scenario (hub: VPC, three subnets, execute-api endpoint in two,
+//! internal NLB, IP target group, VPC link, `public-pets` with a hand-made `/health`; spoke B
+//! `private-cats`, spoke C `private-dogs`), then runs the real `target-sync` and `route-sync`
+//! binaries under a local Lambda Runtime API. Prints the targets, the public route tree and
+//! the SSM parameters, and stops everything it started.
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a terminal program; setup failures panic with the SDK error
 
 use std::time::{Duration, Instant};
 
+use frontdoor_tests::pets::{self, Pets, ACCOUNT_B};
 use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
-use frontdoor_tests::{endpoint_ips, event, registered, seed_hub, Emulator, Hub};
+use frontdoor_tests::{endpoint_ips, event, registered, Emulator, Hub};
 
 #[tokio::main]
 async fn main() {
     let started = Instant::now();
-    let binary = std::env::current_exe()
-        .unwrap()
-        .with_file_name("target-sync");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it first (cargo build -p target-sync)",
-        binary.display()
-    );
+    let binary = sibling("target-sync");
+    let route_binary = sibling("route-sync");
     println!("==> starting the emulator (moto) on 127.0.0.1");
     let emulator = Emulator::start();
     let sdk = emulator.sdk_config().await;
-    println!("==> building the hub: VPC, 3 subnets, execute-api endpoint in 2, NLB, target group");
-    let hub = seed_hub(&sdk).await;
+    println!(
+        "==> building the seed: hub (VPC, endpoint, NLB, target group, VPC link, public-pets),"
+    );
+    println!(
+        "    spoke {ACCOUNT_B} private-cats, spoke {} private-dogs",
+        pets::ACCOUNT_C
+    );
+    let pets = pets::seed(&emulator).await;
+    let hub = pets.hub.clone();
     println!("    endpoint      {}", hub.vpce_id);
     println!("    target group  {}", hub.target_group_arn);
     show(&sdk, &hub, "before frontdoor").await;
@@ -59,11 +62,60 @@ async fn main() {
     answer(&api, &function, "CloudTrail ModifyVpcEndpoint");
     show(&sdk, &hub, "after the move").await;
     drop(function);
+
+    println!("==> running route-sync: a scheduled sweep over both spoke accounts");
+    let api = RuntimeApi::start(vec![event("schedule.json", "")]);
+    let env = [
+        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+        ("FRONTDOOR_VPC_ENDPOINT_ID", hub.vpce_id.clone()),
+        ("FRONTDOOR_PUBLIC_API_ID", pets.public_api_id.clone()),
+        ("FRONTDOOR_VPC_LINK_ID", pets.vpc_link_id.clone()),
+        (
+            "FRONTDOOR_ALLOWED_ACCOUNTS",
+            format!("{ACCOUNT_B},{}", pets::ACCOUNT_C),
+        ),
+    ];
+    let function = FunctionProcess::spawn(&route_binary, &api, &env);
+    answer(&api, &function, "scheduled sweep");
+    routes(&pets).await;
+    drop(function);
     drop(emulator);
     println!(
         "==> done in {:.1} s; emulator and function stopped",
         started.elapsed().as_secs_f64()
     );
+}
+
+fn sibling(name: &str) -> std::path::PathBuf {
+    let path = std::env::current_exe().unwrap().with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build --workspace --bins)",
+        path.display()
+    );
+    path
+}
+
+async fn routes(pets: &Pets) {
+    println!(
+        "--- public API {} (public-pets), stage prd",
+        pets.public_api_id
+    );
+    for ((path, verb), target) in pets.public_routes().await {
+        let owner = if target == "MOCK" {
+            "hand-made".to_string()
+        } else {
+            target
+        };
+        println!("    {verb:<6} {path:<14} -> {owner}");
+    }
+    println!("--- SSM parameters");
+    for (name, value) in pets.published().await {
+        println!("    {name:<42} {value}");
+    }
 }
 
 fn answer(api: &RuntimeApi, function: &FunctionProcess, what: &str) {
