@@ -3,6 +3,8 @@
 //! (Lambda's retry or the queue's redelivery runs the work again); permanent ones are logged
 //! with their reason and answered `Ok`, so a bad event never becomes a retry storm.
 
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -12,6 +14,7 @@ use crate::clients::App;
 use crate::config::{RouteSyncConfig, TargetSyncConfig};
 use crate::error::Result;
 use crate::events::{self, TargetWake};
+use crate::metrics::{self, Metric, Unit};
 use crate::routes;
 use crate::targets::{self, Report};
 
@@ -40,9 +43,35 @@ pub async fn target_sync(
     app: &App<TargetSyncConfig>,
     event: LambdaEvent<Value>,
 ) -> Result<Outcome<Report>> {
+    let started = Instant::now();
     // Boxed: the SDK futures nest deep enough to overflow the compiler's layout depth
     // when the runtime wraps them again.
-    settle(Box::pin(target_sync_payload(app, &event.payload)).await)
+    let outcome = settle(Box::pin(target_sync_payload(app, &event.payload)).await);
+    let mut out = vec![duration(started)];
+    match &outcome {
+        Ok(Outcome::Reconciled(r)) => out.extend([
+            Metric::count("TargetsRegistered", r.registered.len()),
+            Metric::count("TargetsDeregistered", r.deregistered.len()),
+            Metric::count(
+                "TargetGroupTargets",
+                r.registered.len() + r.kept.len() + r.foreign.len(),
+            ),
+            Metric::count("Refusals", usize::from(r.refused.is_some())),
+        ]),
+        Ok(Outcome::Ignored { .. }) => {}
+        Ok(Outcome::Dropped { .. }) => out.push(Metric::count("PermanentErrors", 1)),
+        Err(_) => out.push(Metric::count("TransientErrors", 1)),
+    }
+    metrics::emit("target-sync", &out);
+    outcome
+}
+
+fn duration(started: Instant) -> Metric {
+    Metric {
+        name: "ReconcileDuration",
+        value: started.elapsed().as_secs_f64() * 1000.0,
+        unit: Unit::Milliseconds,
+    }
 }
 
 /// The handler minus the Lambda envelope: what tests and the CLI call.
@@ -66,7 +95,47 @@ pub async fn route_sync(
     app: &App<RouteSyncConfig>,
     event: LambdaEvent<Value>,
 ) -> Result<Outcome<routes::Report>> {
-    settle(Box::pin(route_sync_payload(app, &event.payload)).await)
+    let started = Instant::now();
+    let lag = events::route_batch(&event.payload, &app.config.allowed_accounts)
+        .oldest_event_ms
+        .map(|t| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or_default();
+            Metric {
+                name: "EventLag",
+                value: (now - t).max(0) as f64 / 1000.0,
+                unit: Unit::Seconds,
+            }
+        });
+    let outcome = settle(Box::pin(route_sync_payload(app, &event.payload)).await);
+    let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
+    match &outcome {
+        Ok(Outcome::Reconciled(r)) => {
+            let with = |prefix: &str| {
+                r.statuses
+                    .values()
+                    .filter(|s| s.starts_with(prefix))
+                    .count()
+            };
+            out.extend([
+                Metric::count("RoutesAdded", r.methods_put),
+                Metric::count("RoutesRemoved", r.methods_deleted),
+                Metric::count("Deployments", r.deployments),
+                Metric::count("Refusals", with("refused") + r.events_refused),
+                Metric::count("Conflicts", with("conflict")),
+                Metric::count("DriftRepaired", r.integrations_updated),
+                Metric::count("PublicResources", r.public_resources),
+                Metric::count("EventsDropped", r.events_dropped),
+            ]);
+        }
+        Ok(Outcome::Ignored { .. }) => {}
+        Ok(Outcome::Dropped { .. }) => out.push(Metric::count("PermanentErrors", 1)),
+        Err(_) => out.push(Metric::count("TransientErrors", 1)),
+    }
+    metrics::emit("route-sync", &out);
+    outcome
 }
 
 /// The handler minus the Lambda envelope. Unknown accounts and records that cannot be

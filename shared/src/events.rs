@@ -154,6 +154,8 @@ pub struct RouteBatch {
     pub refused: Vec<String>,
     /// Records that could not be understood, or need no work. Logged and dropped.
     pub dropped: Vec<String>,
+    /// When the oldest event of the batch happened (ms since the epoch), for the lag metric.
+    pub oldest_event_ms: Option<i64>,
 }
 
 /// Reads a `route-sync` payload: an SQS event whose records carry EventBridge events, or
@@ -185,6 +187,9 @@ fn route_event(payload: &Value, allowed: &BTreeSet<AccountId>, batch: &mut Route
         Ok(e) => e,
         Err(e) => return batch.dropped.push(format!("not an EventBridge event: {e}")),
     };
+    if let Some(t) = event.time.map(|t| t.timestamp_millis()) {
+        batch.oldest_event_ms = Some(batch.oldest_event_ms.map_or(t, |o| o.min(t)));
+    }
     let kind = (event.source.as_str(), event.detail_type.as_str());
     if kind == ("aws.events", SCHEDULED) {
         batch.scope.sweep = true;

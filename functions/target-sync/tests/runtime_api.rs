@@ -74,6 +74,14 @@ async fn binary_reconciles_a_cloudtrail_event_and_logs_json_with_request_ids() {
             assert!(parsed.get("fields").is_some(), "{line}");
         }
     }
+    // AND the reconcile's metrics went out as an EMF line
+    let emf: serde_json::Value = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("_aws").is_some() && v.get("TargetsRegistered").is_some())
+        .unwrap_or_else(|| panic!("no EMF line in {logs:#?}"));
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "frontdoor");
+    assert_eq!(emf["TargetsRegistered"], 2.0);
     let summary: serde_json::Value = serde_json::from_str(summary).unwrap_or_default();
     assert_eq!(summary["fields"]["registered"], 2, "{summary}");
     assert_eq!(summary["fields"]["writes"], 2, "{summary}");

@@ -50,6 +50,8 @@ pub struct Plan {
     pub routes_after: BTreeMap<RouteKey, Integration>,
     /// Number of APIs looked at.
     pub apis: usize,
+    /// Resources on the public API once applied.
+    pub public_resources: usize,
 }
 
 impl Plan {
@@ -88,6 +90,7 @@ impl Plan {
             integrations_updated: self.put_integrations.len(),
             methods_deleted: self.delete_methods.len(),
             deployments: usize::from(self.deploy),
+            public_resources: self.public_resources,
             reads,
             writes,
             events_refused: 0,
@@ -432,6 +435,8 @@ pub fn diff(observed: &Observed, ctx: &Context) -> Plan {
         }
     }
 
+    plan.public_resources =
+        observed.public.len() + plan.creates.len() - plan.delete_resources.len();
     let writes_public = plan.touches_public_api();
     plan.deploy = writes_public || observed.deployment_owed;
     plan.owe_deployment = writes_public && !observed.deployment_owed;

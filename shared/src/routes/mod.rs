@@ -193,6 +193,8 @@ pub struct Report {
     pub methods_deleted: usize,
     /// Deployments created (0 or 1).
     pub deployments: usize,
+    /// Resources on the public API after this reconcile (quota: 300 by default).
+    pub public_resources: usize,
     /// AWS calls that only read.
     pub reads: u64,
     /// AWS calls that wrote.
