@@ -80,7 +80,10 @@ async fn binary_reconciles_a_cloudtrail_event_and_logs_json_with_request_ids() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|v| v.get("_aws").is_some() && v.get("TargetsRegistered").is_some())
         .unwrap_or_else(|| panic!("no EMF line in {logs:#?}"));
-    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "frontdoor");
+    assert_eq!(
+        emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "frontdoor"
+    );
     assert_eq!(emf["TargetsRegistered"], 2.0);
     let summary: serde_json::Value = serde_json::from_str(summary).unwrap_or_default();
     assert_eq!(summary["fields"]["registered"], 2, "{summary}");

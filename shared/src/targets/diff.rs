@@ -144,6 +144,7 @@ pub fn applied(observed: &Observed, plan: &Plan) -> Vec<super::LiveTarget> {
     out.extend(plan.register.iter().map(|t| super::LiveTarget {
         target: t.clone(),
         draining: false,
+        health: "initial".into(),
     }));
     out
 }
@@ -164,6 +165,7 @@ mod tests {
             .map(|ip| LiveTarget {
                 target: t(ip),
                 draining: false,
+                health: "healthy".into(),
             })
             .collect()
     }
@@ -297,6 +299,7 @@ mod tests {
                     port: 8443,
                 },
                 draining: false,
+                health: "healthy".into(),
             });
             // WHEN the endpoint moves away from 10.0.1.10
             let plan = diff(&observed);
@@ -365,7 +368,7 @@ mod tests {
             let live = live
                 .into_iter()
                 .filter(|(t, _)| seen.insert(t.clone()))
-                .map(|(target, draining)| LiveTarget { target, draining })
+                .map(|(target, draining)| LiveTarget { target, draining, health: String::new() })
                 .collect();
             Observed { endpoint, live, owned }
         }

@@ -98,6 +98,8 @@ pub struct LiveTarget {
     pub target: Target,
     /// `draining` targets are on their way out; everything else counts as registered.
     pub draining: bool,
+    /// The health state as ELB reports it (`healthy`, `initial`, `unused`...), for status.
+    pub health: String,
 }
 
 /// Everything observed, as plain values: the input of [`diff`].

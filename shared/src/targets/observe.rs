@@ -132,6 +132,7 @@ pub(super) async fn live_targets(app: &App<TargetSyncConfig>) -> Result<Vec<Live
                         .unwrap_or(0),
                 },
                 draining: state == Some(&TargetHealthStateEnum::Draining),
+                health: state.map(|s| s.as_str().to_string()).unwrap_or_default(),
             })
         })
         .collect())

@@ -1,0 +1,156 @@
+//! `frontdoor`: the operator's view of the same reconcilers the Lambdas run.
+//!
+//! `plan` prints what target sync and route sync would change (the very plans the Lambdas
+//! apply; nothing is written), `apply` applies them, `status` shows every exposed API, the
+//! public routes, the targets and their health, and any drift. Configuration comes from
+//! flags or the same `FRONTDOOR_*` variables as the functions; AWS from the standard chain
+//! (`AWS_ENDPOINT_URL` points it at an emulator).
+#![allow(clippy::print_stdout)] // a terminal program: stdout is its interface
+
+mod render;
+
+use std::process::ExitCode;
+
+use aws_config::BehaviorVersion;
+use clap::{Args, Parser, Subcommand};
+use shared::routes::{self, desired::Context, Scope};
+use shared::{targets, App, Error, RouteSyncConfig, TargetSyncConfig};
+
+#[derive(Parser)]
+#[command(name = "frontdoor", version, about)]
+struct Cli {
+    #[command(flatten)]
+    contract: Contract,
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// What target sync and route sync would change. Writes nothing.
+    Plan,
+    /// Apply both plans now, as a sweep would.
+    Apply,
+    /// Exposed APIs, public routes, targets and their health, and drift.
+    Status,
+}
+
+/// DESIGN.md's contract; each flag falls back to its environment variable.
+#[derive(Args)]
+struct Contract {
+    #[arg(long, env = "FRONTDOOR_VPC_ENDPOINT_ID", global = true)]
+    vpc_endpoint_id: Option<String>,
+    #[arg(long, env = "FRONTDOOR_TARGET_GROUP_ARN", global = true)]
+    target_group_arn: Option<String>,
+    #[arg(long, env = "FRONTDOOR_PUBLIC_API_ID", global = true)]
+    public_api_id: Option<String>,
+    #[arg(long, env = "FRONTDOOR_PUBLIC_STAGE", global = true)]
+    public_stage: Option<String>,
+    #[arg(long, env = "FRONTDOOR_VPC_LINK_ID", global = true)]
+    vpc_link_id: Option<String>,
+    #[arg(long, env = "FRONTDOOR_ALLOWED_ACCOUNTS", global = true)]
+    allowed_accounts: Option<String>,
+    #[arg(long, env = "FRONTDOOR_SPOKE_ROLE_NAME", global = true)]
+    spoke_role_name: Option<String>,
+    #[arg(long, env = "FRONTDOOR_SSM_PREFIX", global = true)]
+    ssm_prefix: Option<String>,
+}
+
+impl Contract {
+    fn lookup(&self, name: &str) -> Option<String> {
+        match name {
+            "FRONTDOOR_VPC_ENDPOINT_ID" => self.vpc_endpoint_id.clone(),
+            "FRONTDOOR_TARGET_GROUP_ARN" => self.target_group_arn.clone(),
+            "FRONTDOOR_PUBLIC_API_ID" => self.public_api_id.clone(),
+            "FRONTDOOR_PUBLIC_STAGE" => self.public_stage.clone(),
+            "FRONTDOOR_VPC_LINK_ID" => self.vpc_link_id.clone(),
+            "FRONTDOOR_ALLOWED_ACCOUNTS" => self.allowed_accounts.clone(),
+            "FRONTDOOR_SPOKE_ROLE_NAME" => self.spoke_role_name.clone(),
+            "FRONTDOOR_SSM_PREFIX" => self.ssm_prefix.clone(),
+            _ => None,
+        }
+    }
+
+    /// Target sync runs when its variables are set, route sync when its are; at least one.
+    fn configs(&self) -> Result<(Option<TargetSyncConfig>, Option<RouteSyncConfig>), Error> {
+        let wants_targets = self.target_group_arn.is_some();
+        let wants_routes = self.public_api_id.is_some();
+        let targets = wants_targets
+            .then(|| TargetSyncConfig::from_lookup(|n| self.lookup(n)))
+            .transpose()?;
+        let routes = wants_routes
+            .then(|| RouteSyncConfig::from_lookup(|n| self.lookup(n)))
+            .transpose()?;
+        if targets.is_none() && routes.is_none() {
+            // Name what is missing for both, so the operator sees the whole contract.
+            TargetSyncConfig::from_lookup(|n| self.lookup(n))?;
+            RouteSyncConfig::from_lookup(|n| self.lookup(n))?;
+        }
+        Ok((targets, routes))
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("frontdoor: {}", render::advice(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> Result<(), Error> {
+    let (target_config, route_config) = cli.contract.configs()?;
+    let sdk = shared::clients::tuned(aws_config::defaults(BehaviorVersion::latest()))
+        .load()
+        .await;
+    let target_app = target_config.map(|c| App::new(c, &sdk));
+    let route_app = route_config.map(|c| App::new(c, &sdk));
+    let sweep = Scope {
+        sweep: true,
+        apis: Default::default(),
+    };
+    match cli.command {
+        Command::Plan | Command::Status => {
+            let mut out = render::Output::new(cli.json);
+            if let Some(app) = &target_app {
+                let observed = targets::observe(app).await?;
+                let plan = targets::diff(&observed);
+                if matches!(cli.command, Command::Status) {
+                    out.targets_status(&observed);
+                }
+                out.target_plan(&plan, matches!(cli.command, Command::Status));
+            }
+            if let Some(app) = &route_app {
+                let observed = routes::observe(app, &sweep).await?;
+                let plan = routes::diff(&observed, &Context::from_app(app));
+                if matches!(cli.command, Command::Status) {
+                    out.routes_status(&observed, &app.config);
+                }
+                out.route_plan(&plan, matches!(cli.command, Command::Status));
+            }
+            out.finish();
+        }
+        Command::Apply => {
+            let mut out = render::Output::new(cli.json);
+            if let Some(app) = &target_app {
+                render::progress(cli.json, "target sync: observing, applying, verifying");
+                let report = targets::reconcile(app, &targets::Trigger::Sweep).await?;
+                out.value("targets", serde_json::to_value(&report).unwrap_or_default());
+            }
+            if let Some(app) = &route_app {
+                render::progress(cli.json, "route sync: observing, applying, verifying");
+                let report = routes::reconcile(app, &sweep).await?;
+                out.value("routes", serde_json::to_value(&report).unwrap_or_default());
+            }
+            out.finish();
+        }
+    }
+    Ok(())
+}

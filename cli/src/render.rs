@@ -1,0 +1,276 @@
+//! How plans, reports and status read to a person (text) or a script (`--json`), and the one
+//! line of advice for each error a person meets.
+
+use serde_json::{json, Map, Value};
+use shared::routes::{self, Observed as RoutesObserved};
+use shared::targets::{self, Observed as TargetsObserved};
+use shared::{Error, RouteSyncConfig};
+
+/// Collects sections; text is printed as it comes, JSON at the end.
+pub(crate) struct Output {
+    json: bool,
+    doc: Map<String, Value>,
+}
+
+impl Output {
+    pub(crate) fn new(json: bool) -> Self {
+        Self {
+            json,
+            doc: Map::new(),
+        }
+    }
+
+    pub(crate) fn value(&mut self, key: &str, value: Value) {
+        if !self.json {
+            println!(
+                "{key}: {}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        }
+        self.doc.insert(key.into(), value);
+    }
+
+    pub(crate) fn finish(self) {
+        if self.json {
+            println!("{}", Value::Object(self.doc));
+        }
+    }
+
+    pub(crate) fn target_plan(&mut self, plan: &targets::Plan, as_drift: bool) {
+        let key = if as_drift {
+            "target_drift"
+        } else {
+            "target_plan"
+        };
+        let names = |set: &std::collections::BTreeSet<targets::Target>| {
+            set.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        self.doc.insert(
+            key.into(),
+            json!({
+                "register": names(&plan.register), "deregister": names(&plan.deregister),
+                "kept": names(&plan.kept), "foreign": names(&plan.foreign),
+                "refused": plan.refused, "noop": plan.is_noop(),
+            }),
+        );
+        if self.json {
+            return;
+        }
+        println!(
+            "{}",
+            if as_drift {
+                "target drift:"
+            } else {
+                "target sync plan:"
+            }
+        );
+        if let Some(reason) = &plan.refused {
+            println!("  ! nothing may change: {reason}");
+        }
+        for t in &plan.register {
+            println!("  + register   {t}");
+        }
+        for t in &plan.deregister {
+            println!("  - deregister {t}");
+        }
+        for t in &plan.kept {
+            println!("  = keep       {t}");
+        }
+        for t in &plan.foreign {
+            println!("  . not ours   {t} (left alone)");
+        }
+        if plan.is_noop() {
+            println!("  (no change)");
+        }
+    }
+
+    pub(crate) fn targets_status(&mut self, observed: &TargetsObserved) {
+        let rows: Vec<Value> = observed
+            .live
+            .iter()
+            .map(|t| {
+                json!({"target": t.target.to_string(), "health": t.health,
+                       "owner": if observed.owned.contains(&t.target) { "frontdoor" } else { "hand-made" }})
+            })
+            .collect();
+        if !self.json {
+            println!("targets:");
+            for r in &rows {
+                println!(
+                    "  {:<20} {:<10} {}",
+                    r["target"].as_str().unwrap_or(""),
+                    r["health"].as_str().unwrap_or(""),
+                    r["owner"].as_str().unwrap_or("")
+                );
+            }
+        }
+        self.doc.insert("targets".into(), Value::Array(rows));
+    }
+
+    pub(crate) fn routes_status(&mut self, observed: &RoutesObserved, config: &RouteSyncConfig) {
+        let mut apis = Vec::new();
+        for (api, record) in &observed.records {
+            let name = record.name.clone().unwrap_or_default();
+            let param = |leaf: &str| {
+                observed
+                    .parameters
+                    .get(&config.ssm_prefix.join(&format!("apis/{name}/{leaf}")))
+                    .cloned()
+            };
+            let routes: Vec<String> = record
+                .claims
+                .iter()
+                .flat_map(|(p, verbs)| verbs.iter().map(move |v| format!("{v} {p}")))
+                .collect();
+            apis.push(json!({"owner": api.to_string(), "name": name, "url": param("url"),
+                             "private_url": param("private-url"), "status": param("status"), "routes": routes}));
+        }
+        let owners: std::collections::BTreeMap<(String, String), String> = observed
+            .records
+            .iter()
+            .flat_map(|(api, r)| {
+                r.claims.iter().flat_map(move |(p, verbs)| {
+                    verbs
+                        .iter()
+                        .map(move |v| ((p.clone(), v.clone()), api.to_string()))
+                })
+            })
+            .collect();
+        let mut tree = Vec::new();
+        for r in &observed.public {
+            for (verb, m) in &r.methods {
+                let owner = owners
+                    .get(&(r.path.clone(), verb.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| "hand-made".into());
+                let to = m
+                    .integration
+                    .as_ref()
+                    .map(|i| i.uri.clone())
+                    .unwrap_or_default();
+                tree.push(json!({"path": r.path, "method": verb, "to": to, "owner": owner}));
+            }
+        }
+        if !self.json {
+            println!("exposed APIs:");
+            for a in &apis {
+                println!(
+                    "  {} ({})",
+                    a["name"].as_str().unwrap_or(""),
+                    a["owner"].as_str().unwrap_or("")
+                );
+                for k in ["status", "url", "private_url"] {
+                    println!("    {k:<12} {}", a[k].as_str().unwrap_or("-"));
+                }
+            }
+            println!("public routes:");
+            for r in &tree {
+                println!(
+                    "  {:<7}{:<24} -> {}  [{}]",
+                    r["method"].as_str().unwrap_or(""),
+                    r["path"].as_str().unwrap_or(""),
+                    r["to"]
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or("(not an HTTP integration)"),
+                    r["owner"].as_str().unwrap_or("")
+                );
+            }
+        }
+        self.doc.insert("apis".into(), Value::Array(apis));
+        self.doc.insert("public_routes".into(), Value::Array(tree));
+    }
+
+    pub(crate) fn route_plan(&mut self, plan: &routes::Plan, as_drift: bool) {
+        let key = if as_drift {
+            "route_drift"
+        } else {
+            "route_plan"
+        };
+        let keys = |m: &std::collections::BTreeMap<(String, String), routes::Integration>| {
+            m.iter()
+                .map(|((p, v), i)| format!("{v} {p} -> {}", i.uri))
+                .collect::<Vec<_>>()
+        };
+        self.doc.insert(
+            key.into(),
+            json!({
+                "create_resources": plan.creates, "put_methods": keys(&plan.put_methods),
+                "update_integrations": keys(&plan.put_integrations),
+                "delete_methods": plan.delete_methods.iter().map(|(p, v)| format!("{v} {p}")).collect::<Vec<_>>(),
+                "delete_resources": plan.delete_resources, "deploy": plan.deploy,
+                "statuses": plan.statuses.iter().map(|(a, s)| (a.to_string(), Value::String(s.to_string()))).collect::<Map<_, _>>(),
+                "parameters_put": plan.parameters_put, "parameters_delete": plan.parameters_delete,
+                "noop": plan.is_noop(),
+            }),
+        );
+        if self.json {
+            return;
+        }
+        println!(
+            "{}",
+            if as_drift {
+                "route drift:"
+            } else {
+                "route sync plan:"
+            }
+        );
+        for p in &plan.creates {
+            println!("  + resource   {p}");
+        }
+        for line in keys(&plan.put_methods) {
+            println!("  + method     {line}");
+        }
+        for line in keys(&plan.put_integrations) {
+            println!("  ~ integration {line}");
+        }
+        for (p, v) in &plan.delete_methods {
+            println!("  - method     {v} {p}");
+        }
+        for p in &plan.delete_resources {
+            println!("  - resource   {p}");
+        }
+        for (api, status) in &plan.statuses {
+            println!("  = {api}: {status}");
+        }
+        for (name, value) in &plan.parameters_put {
+            println!("  + parameter  {name} = {value}");
+        }
+        for name in &plan.parameters_delete {
+            println!("  - parameter  {name}");
+        }
+        if plan.deploy {
+            println!("  + deployment (one)");
+        }
+        if plan.is_noop() {
+            println!("  (no change)");
+        }
+    }
+}
+
+/// Progress for the long steps of `apply`, on stderr so `--json` stays parseable.
+pub(crate) fn progress(json: bool, what: &str) {
+    if !json {
+        eprintln!("==> {what}");
+    }
+}
+
+/// One line saying what went wrong and what to do.
+pub(crate) fn advice(error: &Error) -> String {
+    match error {
+        Error::Config(_) => {
+            format!("{error}. Set each as a flag or FRONTDOOR_* variable (see --help).")
+        }
+        Error::Aws {
+            op, code, message, ..
+        } if code.contains("AccessDenied") || code.contains("Unauthorized") => {
+            format!("{op} was denied: {message}. Grant that action to the role named above, or use credentials that have it.")
+        }
+        Error::Aws { op, code, .. } if code == "DispatchFailure" || code == "Timeout" => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL")
+                .unwrap_or_else(|_| "the AWS endpoint for AWS_REGION".into());
+            format!("{op}: cannot reach {endpoint} ({code}). Check AWS_ENDPOINT_URL, AWS_REGION and the network.")
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,38 @@
+//! The README's first command, as a test: the demo's output is checked, not only its exit.
+
+use std::process::Command;
+use std::time::Instant;
+
+#[test]
+fn demo_prints_targets_route_tree_and_urls_then_stops() {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .output()
+        .expect("run the demo (build the functions first: cargo build --workspace --bins)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "targets       10.0.1.4:443  10.0.2.4:443",
+        "targets       10.0.1.4:443  10.0.3.4:443",
+        "GET    /cats          -> https://",
+        "GET    /dogs          -> https://",
+        "GET    /health        -> hand-made",
+        "/frontdoor/apis/private-cats/status        exposed",
+        "emulator and function stopped",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("/owners"),
+        "/owners must stay private:\n{text}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "the demo took {:?}",
+        started.elapsed()
+    );
+}
