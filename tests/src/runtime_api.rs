@@ -40,6 +40,7 @@ pub enum Answer {
 }
 
 struct Shared {
+    first_poll: Mutex<Option<std::time::Instant>>,
     queue: Mutex<VecDeque<(String, Value)>>,
     answers: Sender<Answer>,
     stop: AtomicBool,
@@ -61,6 +62,7 @@ impl RuntimeApi {
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
+            first_poll: Mutex::new(None),
             queue: Mutex::new(
                 events
                     .into_iter()
@@ -92,6 +94,11 @@ impl RuntimeApi {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// When the function first asked for an event (the end of its cold start).
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        self.shared.first_poll.lock().ok().and_then(|t| *t)
     }
 
     /// The next answer, or `None` after `timeout`.
@@ -148,6 +155,9 @@ fn route(method: &str, path: &str, body: Vec<u8>, shared: &Shared) -> Option<Rep
     let rest = path.strip_prefix("/2018-06-01/runtime/")?;
     match (method, rest) {
         ("GET", "invocation/next") => {
+            if let Ok(mut first) = shared.first_poll.lock() {
+                first.get_or_insert_with(std::time::Instant::now);
+            }
             // Wait (bounded) for an event; with none left, the function idles as in Lambda.
             for _ in 0..1200 {
                 if shared.stop.load(Ordering::SeqCst) {
@@ -247,7 +257,16 @@ pub struct FunctionProcess {
 impl FunctionProcess {
     /// Starts `binary` with Lambda's environment plus `env`.
     pub fn spawn(binary: &Path, api: &RuntimeApi, env: &[(&str, String)]) -> FunctionProcess {
-        let mut cmd = Command::new(binary);
+        Self::spawn_command(Command::new(binary), api, env)
+    }
+
+    /// Starts `cmd` (a binary, or an interpreter with a script) the same way.
+    pub fn spawn_command(
+        mut cmd: Command,
+        api: &RuntimeApi,
+        env: &[(&str, String)],
+    ) -> FunctionProcess {
+        let program = cmd.get_program().to_string_lossy().to_string();
         cmd.env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", "frontdoor-test")
@@ -263,7 +282,7 @@ impl FunctionProcess {
         }
         let mut child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         let logs = Arc::new(Mutex::new(Vec::new()));
         for pipe in [
             child
@@ -293,6 +312,15 @@ impl FunctionProcess {
     /// The log lines so far (stdout and stderr).
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Peak resident memory so far (VmHWM), in KiB, from /proc on Linux.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Whether the process has exited.

@@ -1,0 +1,428 @@
+//! `bench`: frontdoor's figures in one table, measured in one run on the emulator.
+//!
+//! Counts are exact (the SDK interceptor); times are wall clock on this machine and only
+//! their ratios mean much. Run in release: `./scripts/bench` (see BENCHMARKS.md).
+#![allow(clippy::print_stdout, clippy::unwrap_used)] // a report on stdout; setup failures panic
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigateway::types::EndpointType;
+use frontdoor_tests::pets::{
+    self, api_event, private_api, seed, seed_policy, sqs_batch, Pets, ACCOUNT_B, ACCOUNT_C,
+};
+use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
+use frontdoor_tests::{event, target_sync_app, workspace_root, Emulator};
+use shared::calls::Calls;
+use shared::entry::route_sync_payload;
+
+struct Row {
+    figure: String,
+    value: String,
+    goal: String,
+    met: Option<bool>,
+}
+
+fn row(
+    rows: &mut Vec<Row>,
+    figure: impl Into<String>,
+    value: impl ToString,
+    goal: impl Into<String>,
+    met: Option<bool>,
+) {
+    let r = Row {
+        figure: figure.into(),
+        value: value.to_string(),
+        goal: goal.into(),
+        met,
+    };
+    println!("  {:<58} {:>18}   {}", r.figure, r.value, r.goal);
+    rows.push(r);
+}
+
+const PUBLIC_WRITES: [&str; 6] = [
+    "CreateResource",
+    "PutMethod",
+    "PutIntegration",
+    "DeleteMethod",
+    "DeleteResource",
+    "CreateDeployment",
+];
+
+fn public_writes(c: &Calls) -> u64 {
+    PUBLIC_WRITES.iter().map(|op| c.of(op)).sum()
+}
+
+#[tokio::main]
+async fn main() {
+    let mut rows = Vec::new();
+    let quick = std::env::args().any(|a| a == "--quick");
+    println!(
+        "frontdoor bench ({} mode)",
+        if quick { "quick" } else { "full" }
+    );
+
+    // 1. Seed scenario: writes against the floor, then a no-op sweep.
+    {
+        let emulator = Emulator::start();
+        let pets = seed(&emulator).await;
+        let app = pets.app();
+        let t = Instant::now();
+        route_sync_payload(&app, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let wall = t.elapsed();
+        let calls = app.clients.calls.snapshot();
+        let floor = 3 + 3 + 3 + 1; // resources + methods + integrations + 1 deployment
+        let w = public_writes(&calls);
+        row(
+            &mut rows,
+            "seed: public API writes / floor (3+3+3+1)",
+            format!("{w} / {floor} = {:.2}", w as f64 / floor as f64),
+            "ratio 1.0",
+            Some(w == floor),
+        );
+        row(
+            &mut rows,
+            "seed: SSM writes (records, owed marker, 6 URLs)",
+            calls.of("PutParameter") + calls.of("DeleteParameter"),
+            "-",
+            None,
+        );
+        row(
+            &mut rows,
+            "seed: reads / wall time",
+            format!("{} / {:.0} ms", calls.reads(), ms(wall)),
+            "-",
+            None,
+        );
+        let before = app.clients.calls.snapshot();
+        route_sync_payload(&app, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let noop = app.clients.calls.snapshot().since(&before);
+        row(
+            &mut rows,
+            "seed: no-op route sweep writes (reads)",
+            format!("{} ({})", noop.writes(), noop.reads()),
+            "0 writes",
+            Some(noop.writes() == 0),
+        );
+
+        let tapp = target_sync_app(&pets.hub_sdk, &pets.hub);
+        shared::entry::target_sync_payload(&tapp, &event("schedule.json", &pets.hub.vpce_id))
+            .await
+            .unwrap();
+        let c = tapp.clients.calls.snapshot();
+        row(
+            &mut rows,
+            "targets: writes for 2 targets (RegisterTargets + registry)",
+            format!("{} + {}", c.of("RegisterTargets"), c.of("PutParameter")),
+            "1 batched call",
+            Some(c.of("RegisterTargets") == 1),
+        );
+        let before = tapp.clients.calls.snapshot();
+        shared::entry::target_sync_payload(&tapp, &event("schedule.json", &pets.hub.vpce_id))
+            .await
+            .unwrap();
+        let noop = tapp.clients.calls.snapshot().since(&before);
+        row(
+            &mut rows,
+            "targets: no-op sweep writes (reads)",
+            format!("{} ({})", noop.writes(), noop.reads()),
+            "0 writes",
+            Some(noop.writes() == 0),
+        );
+    }
+
+    // 2. Fifty APIs: writes against the floor; burst through the queue in batches.
+    {
+        let emulator = Emulator::start();
+        let pets = seed(&emulator).await;
+        let app = pets.app();
+        let n = if quick { 10 } else { 50 };
+        let ids = many_apis(&pets, n, 1).await;
+        let events: Vec<_> = ids
+            .iter()
+            .map(|(acct, id)| api_event("TagResource", acct, id))
+            .collect();
+        // SQS with a 5 s window hands a burst over in a few batches; here 3 of them.
+        let t = Instant::now();
+        for chunk in events.chunks(n.div_ceil(3)) {
+            route_sync_payload(&app, &sqs_batch(chunk)).await.unwrap();
+        }
+        let wall = t.elapsed();
+        let calls = app.clients.calls.snapshot();
+        let floor = (n as u64) * 3 + 1;
+        let w = public_writes(&calls) - calls.of("CreateDeployment") + 1;
+        row(
+            &mut rows,
+            format!("{n} APIs: public writes / floor ({n}x(1+1+1)+1), counting 1 deployment"),
+            format!("{w} / {floor} = {:.2}", w as f64 / floor as f64),
+            "ratio 1.0",
+            Some(w == floor),
+        );
+        row(
+            &mut rows,
+            format!("burst: {n} APIs tagged at once, 3 SQS batches: deployments"),
+            calls.of("CreateDeployment"),
+            "<= 3",
+            Some(calls.of("CreateDeployment") <= 3),
+        );
+        row(
+            &mut rows,
+            "burst: wall time on the emulator, all routes live",
+            format!("{:.0} ms", ms(wall)),
+            "-",
+            None,
+        );
+        row(
+            &mut rows,
+            "burst: throttling failures (retried attempts)",
+            calls.attempts() - calls.per_operation.values().map(|c| c.calls).sum::<u64>(),
+            "0",
+            None,
+        );
+    }
+
+    // 3. Reads per sweep, 10 / 50 / 100 exposed APIs of 20 resources each.
+    let sizes: &[usize] = if quick { &[2, 4] } else { &[10, 50, 100] };
+    let mut per_api = Vec::new();
+    for &n in sizes {
+        let emulator = Emulator::start();
+        let pets = seed(&emulator).await;
+        let app = pets.app();
+        let _ = many_apis(&pets, n, 20).await;
+        route_sync_payload(&app, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let before = app.clients.calls.snapshot();
+        let t = Instant::now();
+        route_sync_payload(&app, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let wall = t.elapsed();
+        let c = app.clients.calls.snapshot().since(&before);
+        per_api.push((n, c.reads()));
+        let detail: Vec<String> = c
+            .per_operation
+            .iter()
+            .map(|((_, op), k)| format!("{op} {}", k.calls))
+            .collect();
+        row(
+            &mut rows,
+            format!("sweep of {n} APIs x 20 resources: reads (writes), wall"),
+            format!("{} ({}) {:.0} ms", c.reads(), c.writes(), ms(wall)),
+            "linear",
+            None,
+        );
+        println!("      {}", detail.join(", "));
+    }
+    if let (Some(&(n1, r1)), Some(&(n2, r2))) = (per_api.first(), per_api.last()) {
+        let slope = (r2 - r1) as f64 / (n2 - n1) as f64;
+        let constant = r1 as f64 - slope * n1 as f64;
+        let linear = per_api
+            .iter()
+            .all(|&(n, r)| ((constant + slope * n as f64) - r as f64).abs() <= 1.0);
+        row(
+            &mut rows,
+            "sweep reads = a + b x APIs",
+            format!("{constant:.1} + {slope:.2} x N"),
+            "linear",
+            Some(linear),
+        );
+    }
+
+    // 4. Cold start, size, memory: the release binaries vs Python + boto3.
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let runs = if quick { 3 } else { 15 };
+    for name in ["target-sync", "route-sync"] {
+        let binary = dir.join(name);
+        let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+        row(
+            &mut rows,
+            format!(
+                "{name}: binary size ({})",
+                dir.file_name().unwrap().to_string_lossy()
+            ),
+            format!("{:.2} MB", size as f64 / 1e6),
+            "<= 6 MB",
+            Some(size <= 6_000_000),
+        );
+        let rust = cold_starts(|| Command::new(&binary), runs);
+        let python = cold_starts(
+            || {
+                let mut c = Command::new(frontdoor_tests::python());
+                c.arg(workspace_root().join("benches/python/cold_start.py"))
+                    .arg(name);
+                c
+            },
+            runs,
+        );
+        row(
+            &mut rows,
+            format!("{name}: cold start to first poll, median of {runs}"),
+            format!("{:.1} ms", ms(rust)),
+            "< 15 ms",
+            Some(rust < Duration::from_millis(15)),
+        );
+        row(
+            &mut rows,
+            format!("{name}: Python + boto3, same clients, median of {runs}"),
+            format!("{:.1} ms", ms(python)),
+            "-",
+            None,
+        );
+        row(
+            &mut rows,
+            format!("{name}: Rust / Python"),
+            format!("{:.3}", ms(rust) / ms(python)),
+            "<= 0.1",
+            Some(ms(rust) / ms(python) <= 0.1),
+        );
+    }
+    let rss = peak_rss_over_seed(&dir).await;
+    row(
+        &mut rows,
+        "peak RSS over the seed scenario (target-sync, route-sync)",
+        format!(
+            "{:.1} / {:.1} MB",
+            rss.0 as f64 / 1024.0,
+            rss.1 as f64 / 1024.0
+        ),
+        "<= 32 MB",
+        Some(rss.0.max(rss.1) <= 32 * 1024),
+    );
+
+    println!();
+    println!("| figure | value | goal | met |");
+    println!("|---|---|---|---|");
+    for r in &rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "",
+        };
+        println!("| {} | {} | {} | {} |", r.figure, r.value, r.goal, met);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `n` more exposed private APIs, alternating spokes, each with `resources` GET resources
+/// under its own top-level path.
+async fn many_apis(pets: &Pets, n: usize, resources: usize) -> Vec<(String, String)> {
+    let policy = seed_policy(&pets.hub.vpce_id);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (sdk, account) = if i % 2 == 0 {
+            (&pets.b, ACCOUNT_B)
+        } else {
+            (&pets.c, ACCOUNT_C)
+        };
+        let root = format!("/svc{i}");
+        let paths: Vec<String> = std::iter::once(root.clone())
+            .chain((1..resources).map(|k| format!("{root}/r{k}")))
+            .collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let id = private_api(
+            sdk,
+            &format!("svc-{i}"),
+            EndpointType::Private,
+            Some(&policy),
+            &[("expose", "true")],
+            &refs,
+        )
+        .await;
+        out.push((account.to_string(), id));
+    }
+    out
+}
+
+fn cold_starts(make: impl Fn() -> Command, runs: usize) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let api = RuntimeApi::start(vec![serde_json::json!({})]);
+        let env = [
+            ("AWS_REGION", "us-east-1".to_string()),
+            // boto3 reads the region from AWS_DEFAULT_REGION.
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
+            ("FRONTDOOR_VPC_ENDPOINT_ID", "vpce-0123456789abcdef0".into()),
+            ("FRONTDOOR_TARGET_GROUP_ARN", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/0123456789abcdef".into()),
+            ("FRONTDOOR_PUBLIC_API_ID", "abcdef0123".into()),
+            ("FRONTDOOR_VPC_LINK_ID", "vl0001".into()),
+            ("FRONTDOOR_ALLOWED_ACCOUNTS", ACCOUNT_B.into()),
+        ];
+        let start = Instant::now();
+        let function = FunctionProcess::spawn_command(make(), &api, &env);
+        let answered = api.answer(Duration::from_secs(30));
+        assert!(
+            answered.is_some(),
+            "no answer; logs: {:#?}",
+            function.logs()
+        );
+        times.push(api.first_poll().map(|t| t - start).unwrap_or_default());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+async fn peak_rss_over_seed(dir: &std::path::Path) -> (u64, u64) {
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let base = [
+        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+        ("FRONTDOOR_VPC_ENDPOINT_ID", pets.hub.vpce_id.clone()),
+    ];
+    let measure =
+        |binary: PathBuf, extra: Vec<(&'static str, String)>, events: Vec<serde_json::Value>| {
+            let n = events.len();
+            let api = RuntimeApi::start(events);
+            let env: Vec<(&str, String)> = base.iter().cloned().chain(extra).collect();
+            let function = FunctionProcess::spawn(&binary, &api, &env);
+            for _ in 0..n {
+                match api.answer(Duration::from_secs(60)) {
+                    Some(Answer::Response { .. }) => {}
+                    other => panic!("{other:?}: {:#?}", function.logs()),
+                }
+            }
+            function.peak_rss_kib().unwrap_or(0)
+        };
+    let t = measure(
+        dir.join("target-sync"),
+        vec![(
+            "FRONTDOOR_TARGET_GROUP_ARN",
+            pets.hub.target_group_arn.clone(),
+        )],
+        vec![
+            event("schedule.json", &pets.hub.vpce_id),
+            event("schedule.json", &pets.hub.vpce_id),
+        ],
+    );
+    let r = measure(
+        dir.join("route-sync"),
+        vec![
+            ("FRONTDOOR_PUBLIC_API_ID", pets.public_api_id.clone()),
+            ("FRONTDOOR_VPC_LINK_ID", pets.vpc_link_id.clone()),
+            (
+                "FRONTDOOR_ALLOWED_ACCOUNTS",
+                format!("{ACCOUNT_B},{}", pets::ACCOUNT_C),
+            ),
+        ],
+        vec![event("schedule.json", ""), event("schedule.json", "")],
+    );
+    (t, r)
+}
