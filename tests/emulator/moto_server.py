@@ -19,7 +19,8 @@ random.seed(20261124)
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend  # noqa: E402
 from moto.ec2.models.vpcs import VPCEndPoint  # noqa: E402
 from moto.apigateway import urls as apigateway_urls  # noqa: E402
-from moto.apigateway.models import Integration  # noqa: E402
+from moto.apigateway.exceptions import ConflictException  # noqa: E402
+from moto.apigateway.models import APIGatewayBackend, Integration  # noqa: E402
 from moto.apigateway.responses import APIGatewayResponse  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
@@ -142,6 +143,26 @@ def _integration_json_with_connection(self):
 
 APIGatewayResponse.put_integration = _put_integration_keeps_connection
 Integration.to_json = _integration_json_with_connection
+
+# Patch 5: CreateResource refuses a second child with the same path part under one parent
+# (ConflictException, as AWS). moto derives the new id from parent and path part, so a
+# repeated create silently replaced the existing resource and lost its methods: exactly the
+# case a retried or concurrent create must survive.
+_create_resource = APIGatewayBackend.create_resource
+
+
+def _create_resource_once(self, function_id, parent_resource_id, path_part):
+    if path_part:
+        api = self.get_rest_api(function_id)
+        for resource in api.resources.values():
+            if resource.parent_id == parent_resource_id and resource.path_part == path_part:
+                raise ConflictException(
+                    f"Another resource with the same parent already has this name: {path_part}"
+                )
+    return _create_resource(self, function_id, parent_resource_id, path_part)
+
+
+APIGatewayBackend.create_resource = _create_resource_once
 
 
 def main() -> None:

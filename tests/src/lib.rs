@@ -18,6 +18,7 @@ use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use serde_json::Value;
 use shared::{App, TargetSyncConfig};
 
+pub mod faults;
 pub mod pets;
 pub mod runtime_api;
 
@@ -106,19 +107,25 @@ impl Emulator {
 
     /// An `SdkConfig` for the hub account, with frontdoor's own retry and timeout settings.
     pub async fn sdk_config(&self) -> SdkConfig {
-        shared::clients::tuned(aws_config::defaults(BehaviorVersion::latest()))
-            .region(Region::new(REGION))
-            .endpoint_url(self.endpoint_url())
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-                "AKIAFRONTDOORTEST",
-                "secret",
-                None,
-                None,
-                "frontdoor-tests",
-            ))
-            .load()
-            .await
+        sdk_config_at(&self.endpoint_url()).await
     }
+}
+
+/// An `SdkConfig` for the hub account talking to `endpoint_url` (the emulator, or a proxy
+/// in front of it).
+pub async fn sdk_config_at(endpoint_url: &str) -> SdkConfig {
+    shared::clients::tuned(aws_config::defaults(BehaviorVersion::latest()))
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "AKIAFRONTDOORTEST",
+            "secret",
+            None,
+            None,
+            "frontdoor-tests",
+        ))
+        .load()
+        .await
 }
 
 impl Emulator {

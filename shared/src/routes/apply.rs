@@ -78,28 +78,48 @@ pub async fn apply(app: &App<RouteSyncConfig>, observed: &Observed, plan: &Plan)
         for p in paths::parameters(path) {
             put = put.request_parameters(format!("method.request.path.{p}"), true);
         }
-        put.send().await.op("PutMethod")?;
+        match put.send().await {
+            // Already there: a retry of a call whose answer was lost, or another writer.
+            // The integration put next makes it ours either way.
+            Err(e) if e.code() == Some("ConflictException") => {}
+            other => {
+                other.op("PutMethod")?;
+            }
+        }
         put_integration(app, &resource_id(path)?, verb, integration).await?;
     }
     for ((path, verb), integration) in &plan.put_integrations {
         put_integration(app, &resource_id(path)?, verb, integration).await?;
     }
+    // Already gone counts as done: a retry of a call whose answer was lost.
     for (path, verb) in &plan.delete_methods {
-        gw.delete_method()
+        let deleted = gw
+            .delete_method()
             .rest_api_id(api_id)
             .resource_id(resource_id(path)?)
             .http_method(verb)
             .send()
-            .await
-            .op("DeleteMethod")?;
+            .await;
+        match deleted {
+            Err(e) if e.code() == Some("NotFoundException") => {}
+            other => {
+                other.op("DeleteMethod")?;
+            }
+        }
     }
     for path in &plan.delete_resources {
-        gw.delete_resource()
+        let deleted = gw
+            .delete_resource()
             .rest_api_id(api_id)
             .resource_id(resource_id(path)?)
             .send()
-            .await
-            .op("DeleteResource")?;
+            .await;
+        match deleted {
+            Err(e) if e.code() == Some("NotFoundException") => {}
+            other => {
+                other.op("DeleteResource")?;
+            }
+        }
     }
     if plan.deploy {
         // CreateDeployment: 1 request per 5 s per account; one per reconcile at most.

@@ -235,11 +235,17 @@ async fn main() {
     }
 
     // 4. Cold start, size, memory: the release binaries vs Python + boto3.
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    // The function binaries under test: FRONTDOOR_BIN_DIR (scripts/bench points it at the
+    // release build), else beside this program.
+    let dir = std::env::var_os("FRONTDOOR_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf()
+        });
     let runs = if quick { 3 } else { 15 };
     for name in ["target-sync", "route-sync"] {
         let binary = dir.join(name);

@@ -1,0 +1,407 @@
+//! Proof under faults: injected AWS errors, event storms, concurrency, crashes. Bounded by
+//! default (fixed seeds, a few minutes in all); `FRONTDOOR_FULL=1` runs the full sizes
+//! (`./scripts/reliability`). Each suite prints its figures; RELIABILITY.md has the table.
+#![allow(clippy::unwrap_used)] // scenario helpers panic the test on a failed setup call
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use frontdoor_tests::faults::{Exchange, Fault, FaultProxy, Service};
+use frontdoor_tests::pets::{api_event, seed, sqs_batch, Pets, ACCOUNT_B, ACCOUNT_C};
+use frontdoor_tests::{
+    endpoint_ips, event, on_443, registered, sdk_config_at, target_sync_app, Emulator,
+};
+use shared::entry::{route_sync_payload, target_sync_payload, Outcome};
+use shared::{App, RouteSyncConfig, TargetSyncConfig};
+
+fn full() -> bool {
+    std::env::var_os("FRONTDOOR_FULL").is_some()
+}
+
+/// A target someone registered by hand; it must survive everything.
+const FOREIGN: &str = "10.0.9.9";
+
+/// The seed's expected public routes: (path, verb) -> integration uri or MOCK.
+fn expected_routes(p: &Pets) -> BTreeMap<(String, String), String> {
+    let url = |api: &str| format!("https://{api}.execute-api.us-east-1.amazonaws.com/prd");
+    [
+        (("/cats", "GET"), format!("{}/cats", url(&p.cats))),
+        (
+            ("/cats/{id}", "GET"),
+            format!("{}/cats/{{id}}", url(&p.cats)),
+        ),
+        (("/dogs", "GET"), format!("{}/dogs", url(&p.dogs))),
+        (("/health", "GET"), "MOCK".to_string()),
+    ]
+    .into_iter()
+    .map(|((a, b), c)| ((a.to_string(), b.to_string()), c))
+    .collect()
+}
+
+struct World {
+    emulator: Emulator,
+    pets: Pets,
+}
+
+async fn world() -> World {
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    aws_sdk_elasticloadbalancingv2::Client::new(&pets.hub_sdk)
+        .register_targets()
+        .target_group_arn(&pets.hub.target_group_arn)
+        .targets(
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id(FOREIGN)
+                .port(443)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    World { emulator, pets }
+}
+
+impl World {
+    async fn apps_at(&self, url: &str) -> (App<TargetSyncConfig>, App<RouteSyncConfig>) {
+        let sdk = sdk_config_at(url).await;
+        let targets = target_sync_app(&sdk, &self.pets.hub);
+        let routes = App::new(self.pets.app().config, &sdk);
+        (targets, routes)
+    }
+
+    /// The whole end state matches the fault-free one; nothing foreign was touched.
+    async fn assert_converged(&self, label: &str) {
+        assert_eq!(
+            self.pets.public_routes().await,
+            expected_routes(&self.pets),
+            "{label}: routes"
+        );
+        let mut want = on_443(&endpoint_ips(&self.pets.hub_sdk, &self.pets.hub.vpce_id).await);
+        want.insert(format!("{FOREIGN}:443"));
+        assert_eq!(
+            registered(&self.pets.hub_sdk, &self.pets.hub.target_group_arn).await,
+            want,
+            "{label}: targets"
+        );
+        let published = self.pets.published().await;
+        for name in ["private-cats", "private-dogs"] {
+            assert_eq!(
+                published
+                    .get(&format!("/frontdoor/apis/{name}/status"))
+                    .map(String::as_str),
+                Some("exposed"),
+                "{label}: {name}"
+            );
+        }
+        let paths = self.pets.public_paths().await;
+        assert_eq!(
+            paths.len(),
+            5,
+            "{label}: no duplicate or stray resources: {paths:?}"
+        );
+    }
+
+    /// Every frontdoor-made public method and resource is in some registry record.
+    async fn assert_registry_covers(&self, label: &str) {
+        let app = self.pets.app();
+        let observed = shared::routes::observe(&app, &shared::routes::Scope::default())
+            .await
+            .unwrap();
+        let claimed: BTreeSet<(String, String)> = observed
+            .records
+            .values()
+            .flat_map(|r| {
+                r.claims
+                    .iter()
+                    .flat_map(|(p, vs)| vs.iter().map(move |v| (p.clone(), v.clone())))
+            })
+            .collect();
+        let made: BTreeSet<&String> = observed
+            .records
+            .values()
+            .flat_map(|r| r.created.iter())
+            .collect();
+        for r in &observed.public {
+            if r.path == "/" || r.path == "/health" {
+                continue;
+            }
+            assert!(
+                made.contains(&r.path),
+                "{label}: resource {} made but not recorded",
+                r.path
+            );
+            for verb in r.methods.keys() {
+                assert!(
+                    claimed.contains(&(r.path.clone(), verb.clone())),
+                    "{label}: {verb} {} not recorded",
+                    r.path
+                );
+            }
+        }
+    }
+}
+
+/// Runs a handler like Lambda's async invoke: the first try plus up to two retries on Err.
+/// Returns how many tries failed.
+async fn with_lambda_retries<F, Fut, T>(mut run: F) -> usize
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, shared::Error>>,
+{
+    let mut failed = 0;
+    for _ in 0..3 {
+        match run().await {
+            Ok(_) => return failed,
+            Err(e) => {
+                assert!(e.is_transient(), "a fault must never look permanent: {e}");
+                failed += 1;
+            }
+        }
+    }
+    failed
+}
+
+/// The target group membership through the proxy's record of writes that reached AWS:
+/// returns how many times a deregistration left it empty.
+fn empty_group_events(log: &[Exchange], initial: &BTreeSet<String>) -> usize {
+    let mut members = initial.clone();
+    let mut empties = 0;
+    for x in log {
+        let reached = !matches!(
+            x.fault,
+            Some(Fault::ResetBefore | Fault::Throttle | Fault::InternalError | Fault::Unavailable)
+        );
+        if x.service != Service::Elbv2 || !reached {
+            continue;
+        }
+        let ids: Vec<String> = x
+            .body
+            .split('&')
+            .filter(|kv| kv.starts_with("Targets.member.") && kv.contains(".Id="))
+            .filter_map(|kv| kv.split_once('=').map(|(_, v)| v.to_string()))
+            .collect();
+        match x.action.as_str() {
+            "RegisterTargets" => members.extend(ids),
+            "DeregisterTargets" => {
+                for id in ids {
+                    members.remove(&id);
+                }
+                if members.is_empty() {
+                    empties += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    empties
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeded_faults_at_30_percent_lose_nothing_and_touch_nothing_foreign() {
+    let runs: u64 = if full() { 100 } else { 8 };
+    let (mut faults, mut requests, mut retried, mut needed_sweep, mut empties) = (0, 0, 0, 0, 0);
+    for seed in 0..runs {
+        // GIVEN the seed scenario, a hand-registered target, and 30% faults
+        let w = world().await;
+        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), seed, 0.3);
+        let (targets, routes) = w.apps_at(&proxy.endpoint_url()).await;
+        let vpce = w.pets.hub.vpce_id.clone();
+        let modify = event("ec2-modify-vpc-endpoint.json", &vpce);
+        let sweep = event("schedule.json", "");
+        // WHEN the events arrive with Lambda's retries
+        let t_fail = with_lambda_retries(|| target_sync_payload(&targets, &modify)).await;
+        let r_fail = with_lambda_retries(|| route_sync_payload(&routes, &sweep)).await;
+        retried += usize::from(t_fail > 0 || r_fail > 0);
+        needed_sweep += usize::from(t_fail == 3 || r_fail == 3);
+        // AND then one sweep (faults over)
+        proxy.set_rate(0.0);
+        target_sync_payload(&targets, &event("schedule.json", &vpce))
+            .await
+            .unwrap();
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        // THEN the end state is the fault-free one, and nothing foreign moved
+        w.assert_converged(&format!("seed {seed}")).await;
+        w.assert_registry_covers(&format!("seed {seed}")).await;
+        let log = proxy.log();
+        requests += log.len();
+        faults += log.iter().filter(|x| x.fault.is_some()).count();
+        empties += empty_group_events(&log, &[FOREIGN.to_string()].into());
+    }
+    assert_eq!(empties, 0, "the target group went empty");
+    println!(
+        "faults: {runs} runs, {requests} requests, {faults} faults injected, {retried} runs needed a Lambda retry, \
+         {needed_sweep} needed the sweep, {runs}/{runs} converged, 0 foreign touched, 0 lost, {empties} empty-group moments"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_of_duplicated_reordered_events_converges_with_few_deployments() {
+    let total = if full() { 1000 } else { 300 };
+    let w = world().await;
+    let app = w.pets.app();
+    let kinds = [
+        "CreateDeployment",
+        "TagResource",
+        "UpdateStage",
+        "CreateStage",
+    ];
+    let mut rng: u64 = 0x5eed_0001;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let events: Vec<_> = (0..total)
+        .map(|i| {
+            let call = kinds[(next() % 4) as usize];
+            if next() % 2 == 0 {
+                api_event(call, ACCOUNT_B, &w.pets.cats)
+            } else {
+                let mut e = api_event(call, ACCOUNT_C, &w.pets.dogs);
+                e["id"] = serde_json::json!(format!("dup-{}", i % 7));
+                e
+            }
+        })
+        .collect();
+    let mut batches = 0;
+    let mut changed = 0;
+    let mut at = 0;
+    while at < events.len() {
+        let size = 1 + (next() % 100) as usize;
+        let batch = &events[at..(at + size).min(events.len())];
+        at += batch.len();
+        batches += 1;
+        match route_sync_payload(&app, &sqs_batch(batch)).await.unwrap() {
+            Outcome::Reconciled(r) if r.writes > 0 => changed += 1,
+            _ => {}
+        }
+    }
+    let deployments = app.clients.calls.snapshot().of("CreateDeployment");
+    assert!(
+        deployments as usize <= changed,
+        "{deployments} deployments for {changed} changing batches"
+    );
+    let targets = target_sync_app(&w.pets.hub_sdk, &w.pets.hub);
+    target_sync_payload(&targets, &event("schedule.json", &w.pets.hub.vpce_id))
+        .await
+        .unwrap();
+    w.assert_converged("storm").await;
+    println!("storm: {total} events in {batches} batches (1-100), {changed} batches changed something, {deployments} deployments, end state = clean pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_route_syncs_leave_one_complete_state() {
+    let w = world().await;
+    let apps: Vec<_> = (0..8).map(|_| w.pets.app()).collect();
+    let sweep = event("schedule.json", "");
+    let runs = apps.iter().map(|app| route_sync_payload(app, &sweep));
+    let results = futures_join(runs).await;
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(r.is_transient(), "a race must never look permanent: {r}");
+    }
+    // A racing writer that lost is retried by its queue: one more sweep.
+    route_sync_payload(&apps[0], &event("schedule.json", ""))
+        .await
+        .unwrap();
+    let targets = target_sync_app(&w.pets.hub_sdk, &w.pets.hub);
+    target_sync_payload(&targets, &event("schedule.json", &w.pets.hub.vpce_id))
+        .await
+        .unwrap();
+    w.assert_converged("concurrency").await;
+    w.assert_registry_covers("concurrency").await;
+    let deployments: u64 = apps
+        .iter()
+        .map(|a| a.clients.calls.snapshot().of("CreateDeployment"))
+        .sum();
+    println!("concurrency: 8 route-syncs at once, {failed} failed and were retried, {deployments} deployments, no duplicate resources");
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.map(Box::pin).collect();
+    let mut out = Vec::new();
+    // Poll them together: join_all without another dependency.
+    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.extend(results.into_iter().flatten());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
+    // The fault-free seed reconcile makes this many writes through the proxy.
+    let n = {
+        let w = world().await;
+        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), 0, 0.0);
+        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        proxy.log().iter().filter(|x| x.write).count()
+    };
+    let ks: Vec<usize> = if full() {
+        (0..n).collect()
+    } else {
+        (0..n).step_by(3).collect()
+    };
+    for &k in &ks {
+        // GIVEN a run that dies after k writes
+        let w = world().await;
+        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), k as u64, 0.0);
+        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
+        proxy.crash_after_writes(Some(k));
+        let crashed = route_sync_payload(&routes, &event("schedule.json", "")).await;
+        assert!(
+            crashed
+                .as_ref()
+                .map_or_else(|e| e.is_transient(), |_| k >= n),
+            "k={k}: {crashed:?}"
+        );
+        // THEN the registry already covers everything made
+        w.assert_registry_covers(&format!("k={k} after the crash"))
+            .await;
+        // WHEN the next run comes (the retry or the sweep)
+        proxy.crash_after_writes(None);
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let targets = target_sync_app(&w.pets.hub_sdk, &w.pets.hub);
+        target_sync_payload(&targets, &event("schedule.json", &w.pets.hub.vpce_id))
+            .await
+            .unwrap();
+        // THEN it converges, and a further sweep writes nothing
+        w.assert_converged(&format!("k={k}")).await;
+        let before = routes.clients.calls.snapshot();
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        assert_eq!(
+            routes.clients.calls.snapshot().since(&before).writes(),
+            0,
+            "k={k}"
+        );
+    }
+    println!("crash: route sync of {n} writes cut after k in {ks:?}: all converged, registry never behind");
+}
