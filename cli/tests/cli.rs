@@ -3,17 +3,14 @@
 use std::process::Command;
 
 use frontdoor_tests::pets::{seed, Pets, ACCOUNT_B, ACCOUNT_C};
-use frontdoor_tests::Emulator;
+use frontdoor_tests::{aws_env, Emulator};
 use serde_json::Value;
 
 fn frontdoor(emulator: &Emulator, pets: &Pets, args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_frontdoor"))
         .args(args)
         .env_clear()
-        .env("AWS_ENDPOINT_URL", emulator.endpoint_url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .envs(aws_env(&emulator.endpoint_url()))
         .env("FRONTDOOR_VPC_ENDPOINT_ID", &pets.hub.vpce_id)
         .env("FRONTDOOR_TARGET_GROUP_ARN", &pets.hub.target_group_arn)
         .env("FRONTDOOR_PUBLIC_API_ID", &pets.public_api_id)

@@ -9,6 +9,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::Provider;
 
 use crate::calls::CallLog;
 use crate::config::{RouteSyncConfig, TargetSyncConfig};
@@ -22,8 +24,15 @@ use crate::ids::AccountId;
 /// control-plane budget. Four attempts with the SDK's jittered exponential backoff ride out a
 /// throttling burst; past that the error is transient and Lambda retries the invocation. The
 /// attempt timeout keeps one stuck connection from eating the function's whole timeout.
+///
+/// The HTTPS client is rustls with ring (one shared connection pool for every client).
 pub fn tuned(loader: ConfigLoader) -> ConfigLoader {
     loader
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https(),
+        )
         .retry_config(
             RetryConfig::adaptive()
                 .with_max_attempts(4)

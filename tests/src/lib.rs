@@ -111,6 +111,19 @@ impl Emulator {
     }
 }
 
+/// The AWS part of a function process's environment: the emulator (or proxy) at
+/// `endpoint_url`, the region, and the hub's test credentials.
+pub fn aws_env(endpoint_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint_url.to_string()),
+        ("AWS_REGION", REGION.into()),
+        // boto3 reads the region from AWS_DEFAULT_REGION.
+        ("AWS_DEFAULT_REGION", REGION.into()),
+        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+    ]
+}
+
 /// An `SdkConfig` for the hub account talking to `endpoint_url` (the emulator, or a proxy
 /// in front of it).
 pub async fn sdk_config_at(endpoint_url: &str) -> SdkConfig {

@@ -301,6 +301,23 @@ impl Pets {
     }
 }
 
+/// The public API writes the floor counts: resources, methods, integrations, deployments.
+pub const PUBLIC_API_WRITES: [&str; 6] = [
+    "CreateResource",
+    "PutMethod",
+    "PutIntegration",
+    "DeleteMethod",
+    "DeleteResource",
+    "CreateDeployment",
+];
+
+/// How many of `ops` (operation names, as `Calls::sequence` holds them) wrote to the public API.
+pub fn public_writes(ops: &[String]) -> usize {
+    ops.iter()
+        .filter(|op| PUBLIC_API_WRITES.contains(&op.as_str()))
+        .count()
+}
+
 /// A CloudTrail API Gateway event for `api` in `account`.
 pub fn api_event(call: &str, account: &str, api: &str) -> serde_json::Value {
     json!({

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_apigateway::types::EndpointType;
 use frontdoor_tests::pets::{
-    add_resource, api_event, deploy, private_api, seed, seed_policy, sqs_batch, Pets, ACCOUNT_B,
-    ACCOUNT_C,
+    add_resource, api_event, deploy, private_api, public_writes, seed, seed_policy, sqs_batch,
+    Pets, ACCOUNT_B, ACCOUNT_C,
 };
 use frontdoor_tests::{event, Emulator};
 use serde_json::Value;
@@ -65,21 +65,6 @@ fn route(path: &str, verb: &str) -> (String, String) {
 
 fn count(ops: &[String], op: &str) -> usize {
     ops.iter().filter(|o| *o == op).count()
-}
-
-/// The public API's writes: what the floor counts.
-fn public_writes(ops: &[String]) -> usize {
-    [
-        "CreateResource",
-        "PutMethod",
-        "PutIntegration",
-        "DeleteMethod",
-        "DeleteResource",
-        "CreateDeployment",
-    ]
-    .iter()
-    .map(|op| count(ops, op))
-    .sum()
 }
 
 #[tokio::test]

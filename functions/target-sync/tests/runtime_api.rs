@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
-use frontdoor_tests::{endpoint_ips, event, on_443, registered, seed_hub, Emulator};
+use frontdoor_tests::{aws_env, endpoint_ips, event, on_443, registered, seed_hub, Emulator};
 
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -19,15 +19,12 @@ async fn binary_reconciles_a_cloudtrail_event_and_logs_json_with_request_ids() {
         event("ec2-modify-vpc-endpoint.json", &hub.vpce_id),
         serde_json::json!({"not": "an event"}),
     ]);
-    let env = [
-        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+    let mut env = aws_env(&emulator.endpoint_url());
+    env.extend([
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
         ("FRONTDOOR_VPC_ENDPOINT_ID", hub.vpce_id.clone()),
         ("FRONTDOOR_TARGET_GROUP_ARN", hub.target_group_arn.clone()),
-    ];
+    ]);
     let function = FunctionProcess::spawn(Path::new(env!("CARGO_BIN_EXE_target-sync")), &api, &env);
 
     // WHEN it takes the CloudTrail event, then a malformed one

@@ -13,7 +13,7 @@ use frontdoor_tests::pets::{
     self, api_event, private_api, seed, seed_policy, sqs_batch, Pets, ACCOUNT_B, ACCOUNT_C,
 };
 use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
-use frontdoor_tests::{event, target_sync_app, workspace_root, Emulator};
+use frontdoor_tests::{aws_env, event, target_sync_app, workspace_root, Emulator};
 use shared::calls::Calls;
 use shared::entry::route_sync_payload;
 
@@ -41,17 +41,8 @@ fn row(
     rows.push(r);
 }
 
-const PUBLIC_WRITES: [&str; 6] = [
-    "CreateResource",
-    "PutMethod",
-    "PutIntegration",
-    "DeleteMethod",
-    "DeleteResource",
-    "CreateDeployment",
-];
-
 fn public_writes(c: &Calls) -> u64 {
-    PUBLIC_WRITES.iter().map(|op| c.of(op)).sum()
+    pets::public_writes(&c.sequence) as u64
 }
 
 #[tokio::main]
@@ -356,19 +347,15 @@ fn cold_starts(make: impl Fn() -> Command, runs: usize) -> Duration {
     let mut times = Vec::new();
     for _ in 0..runs {
         let api = RuntimeApi::start(vec![serde_json::json!({})]);
-        let env = [
-            ("AWS_REGION", "us-east-1".to_string()),
-            // boto3 reads the region from AWS_DEFAULT_REGION.
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
-            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".into()),
+        // No AWS call is made before the first poll; nothing listens on port 9.
+        let mut env = aws_env("http://127.0.0.1:9");
+        env.extend([
             ("FRONTDOOR_VPC_ENDPOINT_ID", "vpce-0123456789abcdef0".into()),
             ("FRONTDOOR_TARGET_GROUP_ARN", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/0123456789abcdef".into()),
             ("FRONTDOOR_PUBLIC_API_ID", "abcdef0123".into()),
             ("FRONTDOOR_VPC_LINK_ID", "vl0001".into()),
             ("FRONTDOOR_ALLOWED_ACCOUNTS", ACCOUNT_B.into()),
-        ];
+        ]);
         let start = Instant::now();
         let function = FunctionProcess::spawn_command(make(), &api, &env);
         let answered = api.answer(Duration::from_secs(30));
@@ -386,13 +373,8 @@ fn cold_starts(make: impl Fn() -> Command, runs: usize) -> Duration {
 async fn peak_rss_over_seed(dir: &std::path::Path) -> (u64, u64) {
     let emulator = Emulator::start();
     let pets = seed(&emulator).await;
-    let base = [
-        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
-        ("FRONTDOOR_VPC_ENDPOINT_ID", pets.hub.vpce_id.clone()),
-    ];
+    let mut base = aws_env(&emulator.endpoint_url());
+    base.push(("FRONTDOOR_VPC_ENDPOINT_ID", pets.hub.vpce_id.clone()));
     let measure =
         |binary: PathBuf, extra: Vec<(&'static str, String)>, events: Vec<serde_json::Value>| {
             let n = events.len();

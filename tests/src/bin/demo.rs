@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use frontdoor_tests::pets::{self, Pets, ACCOUNT_B};
 use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
-use frontdoor_tests::{endpoint_ips, event, registered, Emulator, Hub};
+use frontdoor_tests::{aws_env, endpoint_ips, event, registered, Emulator, Hub};
 
 #[tokio::main]
 async fn main() {
@@ -37,14 +37,11 @@ async fn main() {
         event("schedule.json", &hub.vpce_id),
         event("ec2-modify-vpc-endpoint.json", &hub.vpce_id),
     ]);
-    let env = [
-        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+    let mut env = aws_env(&emulator.endpoint_url());
+    env.extend([
         ("FRONTDOOR_VPC_ENDPOINT_ID", hub.vpce_id.clone()),
         ("FRONTDOOR_TARGET_GROUP_ARN", hub.target_group_arn.clone()),
-    ];
+    ]);
     println!("==> running target-sync under a local Lambda Runtime API");
     let function = FunctionProcess::spawn(&binary, &api, &env);
     answer(&api, &function, "scheduled sweep");
@@ -65,11 +62,8 @@ async fn main() {
 
     println!("==> running route-sync: a scheduled sweep over both spoke accounts");
     let api = RuntimeApi::start(vec![event("schedule.json", "")]);
-    let env = [
-        ("AWS_ENDPOINT_URL", emulator.endpoint_url()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIAFRONTDOORTEST".into()),
-        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+    let mut env = aws_env(&emulator.endpoint_url());
+    env.extend([
         ("FRONTDOOR_VPC_ENDPOINT_ID", hub.vpce_id.clone()),
         ("FRONTDOOR_PUBLIC_API_ID", pets.public_api_id.clone()),
         ("FRONTDOOR_VPC_LINK_ID", pets.vpc_link_id.clone()),
@@ -77,7 +71,7 @@ async fn main() {
             "FRONTDOOR_ALLOWED_ACCOUNTS",
             format!("{ACCOUNT_B},{}", pets::ACCOUNT_C),
         ),
-    ];
+    ]);
     let function = FunctionProcess::spawn(&route_binary, &api, &env);
     answer(&api, &function, "scheduled sweep");
     routes(&pets).await;
