@@ -40,6 +40,7 @@ pub enum Answer {
 }
 
 struct Shared {
+    served: std::sync::atomic::AtomicUsize,
     first_poll: Mutex<Option<std::time::Instant>>,
     queue: Mutex<VecDeque<(String, Value)>>,
     answers: Sender<Answer>,
@@ -61,7 +62,9 @@ impl RuntimeApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = mpsc::channel();
+        let count = events.len();
         let shared = Arc::new(Shared {
+            served: std::sync::atomic::AtomicUsize::new(count),
             first_poll: Mutex::new(None),
             queue: Mutex::new(
                 events
@@ -88,6 +91,14 @@ impl RuntimeApi {
             addr,
             shared,
             answers: rx,
+        }
+    }
+
+    /// Queues one more event (request id `req-{n}`), for a function already running.
+    pub fn push(&self, event: Value) {
+        if let Ok(mut queue) = self.shared.queue.lock() {
+            let n = self.shared.served.fetch_add(1, Ordering::SeqCst) + 1;
+            queue.push_back((format!("req-{n}"), event));
         }
     }
 

@@ -22,6 +22,8 @@ fn demo_prints_targets_route_tree_and_urls_then_stops() {
         "GET    /dogs          -> https://",
         "GET    /health        -> hand-made",
         "/frontdoor/apis/private-cats/status        exposed",
+        "/frontdoor/apis/private-birds/status       refused: the resource policy is not restricted",
+        "==> spoke 333333333333 removes private-dogs' expose tag",
         "emulator and function stopped",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");

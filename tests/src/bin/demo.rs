@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_apigateway::types::EndpointType;
+
 use frontdoor_tests::pets::{self, Pets, ACCOUNT_B};
 use frontdoor_tests::runtime_api::{Answer, FunctionProcess, RuntimeApi};
 use frontdoor_tests::{aws_env, endpoint_ips, event, registered, Emulator, Hub};
@@ -60,6 +62,20 @@ async fn main() {
     show(&sdk, &hub, "after the move").await;
     drop(function);
 
+    println!("==> spoke {ACCOUNT_B} also tags private-birds expose=true, but its policy lets any endpoint in");
+    let allow_all = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]})
+    .to_string();
+    pets::private_api(
+        &pets.b,
+        "private-birds",
+        EndpointType::Private,
+        Some(&allow_all),
+        &[("expose", "true")],
+        &["/birds"],
+    )
+    .await;
+
     println!("==> running route-sync: a scheduled sweep over both spoke accounts");
     let api = RuntimeApi::start(vec![event("schedule.json", "")]);
     let mut env = aws_env(&emulator.endpoint_url());
@@ -74,6 +90,19 @@ async fn main() {
     ]);
     let function = FunctionProcess::spawn(&route_binary, &api, &env);
     answer(&api, &function, "scheduled sweep");
+    routes(&pets).await;
+
+    println!(
+        "==> spoke {} removes private-dogs' expose tag (CloudTrail UntagResource)",
+        pets::ACCOUNT_C
+    );
+    pets.untag(&pets.c, &pets.dogs, &["expose"]).await;
+    api.push(pets::api_event(
+        "UntagResource",
+        pets::ACCOUNT_C,
+        &pets.dogs,
+    ));
+    answer(&api, &function, "UntagResource");
     routes(&pets).await;
     drop(function);
     drop(emulator);
