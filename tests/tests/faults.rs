@@ -68,6 +68,17 @@ impl World {
         (targets, routes)
     }
 
+    /// One route sweep through `routes`, then one target sweep straight to the emulator.
+    async fn sweep_both(&self, routes: &App<RouteSyncConfig>) {
+        route_sync_payload(routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let targets = target_sync_app(&self.pets.hub_sdk, &self.pets.hub);
+        target_sync_payload(&targets, &event("schedule.json", &self.pets.hub.vpce_id))
+            .await
+            .unwrap();
+    }
+
     /// The whole end state matches the fault-free one; nothing foreign was touched.
     async fn assert_converged(&self, label: &str) {
         assert_eq!(
@@ -106,20 +117,8 @@ impl World {
         let observed = shared::routes::observe(&app, &shared::routes::Scope::default())
             .await
             .unwrap();
-        let claimed: BTreeSet<(String, String)> = observed
-            .records
-            .values()
-            .flat_map(|r| {
-                r.claims
-                    .iter()
-                    .flat_map(|(p, vs)| vs.iter().map(move |v| (p.clone(), v.clone())))
-            })
-            .collect();
-        let made: BTreeSet<&String> = observed
-            .records
-            .values()
-            .flat_map(|r| r.created.iter())
-            .collect();
+        let claimed = observed.claimed_methods();
+        let made = observed.created_resources();
         for r in &observed.public {
             if r.path == "/" || r.path == "/health" {
                 continue;
@@ -303,13 +302,7 @@ async fn eight_concurrent_route_syncs_leave_one_complete_state() {
         assert!(r.is_transient(), "a race must never look permanent: {r}");
     }
     // A racing writer that lost is retried by its queue: one more sweep.
-    route_sync_payload(&apps[0], &event("schedule.json", ""))
-        .await
-        .unwrap();
-    let targets = target_sync_app(&w.pets.hub_sdk, &w.pets.hub);
-    target_sync_payload(&targets, &event("schedule.json", &w.pets.hub.vpce_id))
-        .await
-        .unwrap();
+    w.sweep_both(&apps[0]).await;
     w.assert_converged("concurrency").await;
     w.assert_registry_covers("concurrency").await;
     let deployments: u64 = apps
@@ -384,13 +377,7 @@ async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
             .await;
         // WHEN the next run comes (the retry or the sweep)
         proxy.crash_after_writes(None);
-        route_sync_payload(&routes, &event("schedule.json", ""))
-            .await
-            .unwrap();
-        let targets = target_sync_app(&w.pets.hub_sdk, &w.pets.hub);
-        target_sync_payload(&targets, &event("schedule.json", &w.pets.hub.vpce_id))
-            .await
-            .unwrap();
+        w.sweep_both(&routes).await;
         // THEN it converges, and a further sweep writes nothing
         w.assert_converged(&format!("k={k}")).await;
         let before = routes.clients.calls.snapshot();

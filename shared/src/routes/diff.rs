@@ -708,20 +708,8 @@ mod tests {
     }
 
     fn check_plan(observed: &Observed, plan: &Plan) -> Result<Observed, TestCaseError> {
-        let claimed: std::collections::BTreeSet<RouteKey> = observed
-            .records
-            .values()
-            .flat_map(|r| {
-                r.claims
-                    .iter()
-                    .flat_map(|(p, vs)| vs.iter().map(move |v| (p.clone(), v.clone())))
-            })
-            .collect();
-        let made: std::collections::BTreeSet<&String> = observed
-            .records
-            .values()
-            .flat_map(|r| r.created.iter())
-            .collect();
+        let claimed = observed.claimed_methods();
+        let made = observed.created_resources();
         let live: std::collections::BTreeSet<&str> =
             observed.public.iter().map(|r| r.path.as_str()).collect();
         // Never touches what it does not own: deletes and rewrites only claimed methods.

@@ -174,6 +174,25 @@ pub struct Observed {
     pub deployment_owed: bool,
 }
 
+impl Observed {
+    /// Every `(path, verb)` some registry record claims: the methods frontdoor owns.
+    pub fn claimed_methods(&self) -> BTreeSet<(String, String)> {
+        self.records
+            .values()
+            .flat_map(|r| r.claims.iter())
+            .flat_map(|(path, verbs)| verbs.iter().map(move |v| (path.clone(), v.clone())))
+            .collect()
+    }
+
+    /// Every public resource some record says frontdoor created.
+    pub fn created_resources(&self) -> BTreeSet<&String> {
+        self.records
+            .values()
+            .flat_map(|r| r.created.iter())
+            .collect()
+    }
+}
+
 /// What one reconcile did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
