@@ -129,7 +129,7 @@ async fn run(cli: &Cli) -> Result<(), Error> {
             }
             if let Some(app) = &route_app {
                 let observed = routes::observe(app, &sweep).await?;
-                let plan = routes::diff(&observed, &Context::from_app(app));
+                let plan = routes::plan(&observed, &Context::from_app(app));
                 if matches!(cli.command, Command::Status) {
                     out.routes_status(&observed, &app.config);
                 }

@@ -187,20 +187,27 @@ impl Output {
         } else {
             "route_plan"
         };
-        let keys = |m: &std::collections::BTreeMap<(String, String), routes::Integration>| {
-            m.iter()
-                .map(|((p, v), i)| format!("{v} {p} -> {}", i.uri))
+        let keys = |m: &mut dyn Iterator<Item = (&routes::RouteKey, &routes::Integration)>| {
+            m.map(|((p, v), i)| format!("{v} {p} -> {}", i.uri))
                 .collect::<Vec<_>>()
         };
+        let creates: Vec<&String> = plan.creates().collect();
+        let put_methods = keys(&mut plan.put_methods());
+        let put_integrations = keys(&mut plan.put_integrations());
+        let parameters_put: Map<String, Value> = plan
+            .parameters_put()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let parameters_delete: Vec<&String> = plan.parameters_delete().collect();
         self.doc.insert(
             key.into(),
             json!({
-                "create_resources": plan.creates, "put_methods": keys(&plan.put_methods),
-                "update_integrations": keys(&plan.put_integrations),
+                "create_resources": creates, "put_methods": put_methods,
+                "update_integrations": put_integrations,
                 "delete_methods": plan.delete_methods.iter().map(|(p, v)| format!("{v} {p}")).collect::<Vec<_>>(),
                 "delete_resources": plan.delete_resources, "deploy": plan.deploy,
-                "statuses": plan.statuses.iter().map(|(a, s)| (a.to_string(), Value::String(s.to_string()))).collect::<Map<_, _>>(),
-                "parameters_put": plan.parameters_put, "parameters_delete": plan.parameters_delete,
+                "statuses": plan.statuses().map(|(a, s)| (a.to_string(), Value::String(s.to_string()))).collect::<Map<_, _>>(),
+                "parameters_put": parameters_put, "parameters_delete": parameters_delete,
                 "noop": plan.is_noop(),
             }),
         );
@@ -215,13 +222,13 @@ impl Output {
                 "route sync plan:"
             }
         );
-        for p in &plan.creates {
+        for p in &creates {
             println!("  + resource   {p}");
         }
-        for line in keys(&plan.put_methods) {
+        for line in &put_methods {
             println!("  + method     {line}");
         }
-        for line in keys(&plan.put_integrations) {
+        for line in &put_integrations {
             println!("  ~ integration {line}");
         }
         for (p, v) in &plan.delete_methods {
@@ -230,13 +237,13 @@ impl Output {
         for p in &plan.delete_resources {
             println!("  - resource   {p}");
         }
-        for (api, status) in &plan.statuses {
+        for (api, status) in plan.statuses() {
             println!("  = {api}: {status}");
         }
-        for (name, value) in &plan.parameters_put {
+        for (name, value) in &parameters_put {
             println!("  + parameter  {name} = {value}");
         }
-        for name in &plan.parameters_delete {
+        for name in &parameters_delete {
             println!("  - parameter  {name}");
         }
         if plan.deploy {

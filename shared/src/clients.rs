@@ -11,6 +11,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::Provider;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 
 use crate::calls::CallLog;
 use crate::config::{RouteSyncConfig, TargetSyncConfig};
@@ -89,6 +91,7 @@ impl Clients {
             apigateway: aws_sdk_apigateway::Client::from_conf(
                 aws_sdk_apigateway::config::Builder::from(sdk)
                     .interceptor(calls.clone())
+                    .retry_classifier(QuotaIsNotThrottling)
                     .build(),
             ),
             spokes: Spokes {
@@ -99,6 +102,40 @@ impl Clients {
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             calls,
         }
+    }
+}
+
+/// API Gateway answers a full resource quota with 429 `LimitExceededException` "Maximum
+/// number of Resources for this API has been reached", a code the SDK retries as throttling.
+/// The quota does not lift with time, so this forbids the retries: the first answer goes
+/// straight to route sync, which refuses the API (DESIGN.md "Quota").
+#[derive(Debug, Clone, Copy)]
+struct QuotaIsNotThrottling;
+
+impl ClassifyRetry for QuotaIsNotThrottling {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        use aws_sdk_apigateway::error::ProvideErrorMetadata;
+        use aws_sdk_apigateway::operation::create_resource::CreateResourceError;
+        let quota = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|e| e.as_operation_error())
+            .and_then(|e| e.downcast_ref::<CreateResourceError>())
+            .is_some_and(|e| {
+                crate::error::is_quota_message(
+                    e.code().unwrap_or_default(),
+                    e.message().unwrap_or_default(),
+                )
+            });
+        if quota {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "frontdoor: resource quota is not throttling"
     }
 }
 

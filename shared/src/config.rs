@@ -33,6 +33,10 @@ pub const ALLOWED_ACCOUNTS: &str = "FRONTDOOR_ALLOWED_ACCOUNTS";
 pub const SPOKE_ROLE_NAME: &str = "FRONTDOOR_SPOKE_ROLE_NAME";
 /// Default for [`SPOKE_ROLE_NAME`].
 pub const DEFAULT_SPOKE_ROLE_NAME: &str = "frontdoor-spoke-reader";
+/// Resources the public API may hold: API Gateway's per-API quota.
+pub const RESOURCE_QUOTA: &str = "FRONTDOOR_RESOURCE_QUOTA";
+/// Default for [`RESOURCE_QUOTA`]: API Gateway's default "Resources per API" quota.
+pub const DEFAULT_RESOURCE_QUOTA: &str = "300";
 
 /// What `route-sync` needs.
 #[derive(Debug, Clone)]
@@ -51,6 +55,8 @@ pub struct RouteSyncConfig {
     pub spoke_role_name: String,
     /// Root of the registry and published parameters.
     pub ssm_prefix: SsmPrefix,
+    /// Resources the public API may hold; an API that would take it past is refused.
+    pub resource_quota: usize,
 }
 
 impl RouteSyncConfig {
@@ -70,6 +76,7 @@ impl RouteSyncConfig {
         let spoke_role_name =
             vars.with_default(SPOKE_ROLE_NAME, DEFAULT_SPOKE_ROLE_NAME, parse_role_name);
         let ssm_prefix = vars.with_default(SSM_PREFIX, DEFAULT_SSM_PREFIX, SsmPrefix::parse);
+        let resource_quota = vars.with_default(RESOURCE_QUOTA, DEFAULT_RESOURCE_QUOTA, parse_quota);
         vars.finish()?;
         match (
             vpc_endpoint_id,
@@ -79,6 +86,7 @@ impl RouteSyncConfig {
             allowed_accounts,
             spoke_role_name,
             ssm_prefix,
+            resource_quota,
         ) {
             (
                 Some(vpc_endpoint_id),
@@ -88,6 +96,7 @@ impl RouteSyncConfig {
                 Some(allowed_accounts),
                 Some(spoke_role_name),
                 Some(ssm_prefix),
+                Some(resource_quota),
             ) => Ok(Self {
                 vpc_endpoint_id,
                 public_api_id,
@@ -96,9 +105,21 @@ impl RouteSyncConfig {
                 allowed_accounts,
                 spoke_role_name,
                 ssm_prefix,
+                resource_quota,
             }),
             _ => Err(Error::Config(Vec::new())),
         }
+    }
+}
+
+/// API Gateway raises the quota on request (up to a few thousand); below 2 the public API
+/// could not hold its root and one route.
+fn parse_quota(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (2..=10_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?} is not a number of resources from 2 to 10000"
+        )),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::config::{RouteSyncConfig, TargetSyncConfig};
 use crate::error::Result;
 use crate::events::{self, TargetWake};
 use crate::metrics::{self, Metric, Unit};
-use crate::routes;
+use crate::routes::{self, StatusKind};
 use crate::targets::{self, Report};
 
 /// What an invocation returns (and what `cargo lambda invoke` prints).
@@ -113,18 +113,15 @@ pub async fn route_sync(
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
     match &outcome {
         Ok(Outcome::Reconciled(r)) => {
-            let with = |prefix: &str| {
-                r.statuses
-                    .values()
-                    .filter(|s| s.starts_with(prefix))
-                    .count()
-            };
+            let with = |kind| routes::diff::count(&r.statuses, kind);
             out.extend([
                 Metric::count("RoutesAdded", r.methods_put),
                 Metric::count("RoutesRemoved", r.methods_deleted),
                 Metric::count("Deployments", r.deployments),
-                Metric::count("Refusals", with("refused") + r.events_refused),
-                Metric::count("Conflicts", with("conflict")),
+                Metric::count("Refusals", with(StatusKind::Refused) + r.events_refused),
+                Metric::count("Conflicts", with(StatusKind::Conflict)),
+                Metric::count("DeploymentsRefused", r.deployments_refused),
+                Metric::count("AccountsSkipped", r.accounts_skipped),
                 Metric::count("DriftRepaired", r.integrations_updated),
                 Metric::count("PublicResources", r.public_resources),
                 Metric::count("EventsDropped", r.events_dropped),

@@ -155,12 +155,23 @@ where
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown").to_string();
             let status = service.raw().status().as_u16();
-            let transient = THROTTLING_ERRORS.contains(&code.as_str())
-                || TRANSIENT_ERRORS.contains(&code.as_str())
-                || status == 429
-                || status >= 500;
             let message = service.err().message().unwrap_or_default().to_string();
+            // API Gateway answers a full quota with 429 LimitExceededException, the code the
+            // SDK lists as throttling: retrying never helps (DESIGN.md principle 5).
+            let transient = !is_quota_message(&code, &message)
+                && (THROTTLING_ERRORS.contains(&code.as_str())
+                    || TRANSIENT_ERRORS.contains(&code.as_str())
+                    || status == 429
+                    || status >= 500);
             (code, message, transient)
+        }
+        // A spoke call whose credentials could not be had: the SDK reports the failed
+        // AssumeRole as a dispatch failure, but STS answered, and its code decides. A role
+        // that is gone or does not trust the hub (AccessDenied) fails the same way every
+        // time; only STS throttling or 5xx is worth a retry.
+        SdkError::DispatchFailure(_) if assume_role_error(&err).is_some() => {
+            let (code, message, transient) = assume_role_error(&err).unwrap_or_default();
+            (code, format!("AssumeRole: {message}"), transient)
         }
         // No usable answer from AWS: the network, a timeout, or a garbled reply.
         SdkError::TimeoutError(_) => ("Timeout".into(), chain(&err), true),
@@ -176,6 +187,33 @@ where
         transient,
         source: Box::new(err),
     }
+}
+
+/// API Gateway's "Maximum number of Resources for this API has been reached" (and its
+/// siblings for other per-API quotas), told apart from its rate-limit LimitExceededException
+/// by the message, which is all AWS gives.
+pub fn is_quota_message(code: &str, message: &str) -> bool {
+    code == "LimitExceededException" && message.starts_with("Maximum number of")
+}
+
+/// The code, message and transience of an STS AssumeRole failure somewhere in `err`'s
+/// source chain.
+fn assume_role_error(err: &(dyn std::error::Error + 'static)) -> Option<(String, String, bool)> {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    // Bounded: source chains are a handful of links deep.
+    for _ in 0..16 {
+        let current = at?;
+        if let Some(e) = current.downcast_ref::<AssumeRoleError>() {
+            let code = e.code().unwrap_or("Unknown").to_string();
+            let transient = THROTTLING_ERRORS.contains(&code.as_str())
+                || TRANSIENT_ERRORS.contains(&code.as_str())
+                || code == "Unknown";
+            return Some((code, e.message().unwrap_or_default().to_string(), transient));
+        }
+        at = current.source();
+    }
+    None
 }
 
 fn chain(err: &dyn std::error::Error) -> String {

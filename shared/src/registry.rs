@@ -1,12 +1,13 @@
 //! The ownership registry: SSM parameters under `{prefix}/registry/` that record what
 //! frontdoor created, so it never deletes or rewrites what it does not own.
 //!
-//! One parameter per owner-scope (the target group; later one per exposed API), each a
-//! small JSON document `{"version": 1, "items": [...]}`, so no value nears the 4 KB limit of
-//! a standard parameter. Writers follow one rule for crash safety: the registry is widened
-//! *before* a create and narrowed only *after* a delete, so a crash between two calls can
-//! leave the registry claiming a little too much (cleaned up on the next run) but never too
-//! little.
+//! One record per owner-scope (the target group; one per exposed API), each a JSON document
+//! `{"version": 1, "items": ...}`. A standard parameter holds 4096 characters, and an API's
+//! record outgrows that near a hundred routes, so a record may be split over several
+//! parameters ([`store_parts`]): the record is the union of every part found. Writers
+//! follow one rule for crash safety: the registry is widened *before* a create and narrowed
+//! only *after* a delete, so a crash between two calls can leave the registry claiming a
+//! little too much (cleaned up on the next run) but never too little.
 
 use std::collections::BTreeSet;
 
@@ -55,15 +56,74 @@ pub fn deployment_owed_parameter(prefix: &SsmPrefix) -> String {
     prefix.join("registry/deployment-owed")
 }
 
-/// Reads `{account}/{api-id}` back from a record's parameter name.
+/// Reads `{account}/{api-id}` back from the name of a record or of one of its parts
+/// (`{account}/{api-id}/g{generation}-{index}`).
 pub fn api_of_parameter(prefix: &SsmPrefix, name: &str) -> Option<ApiRef> {
     let rest = name.strip_prefix(&apis_folder(prefix))?;
-    let (account, api) = rest.split_once('/')?;
+    let mut segments = rest.split('/');
+    let (account, api) = (segments.next()?, segments.next()?);
+    match segments.next() {
+        None => {}
+        Some(part) if part_generation(part).is_some() && segments.next().is_none() => {}
+        Some(_) => return None,
+    }
     Some(ApiRef {
         account: AccountId::parse(account).ok()?,
         api: ApiId::parse(api).ok()?,
     })
 }
+
+/// `g{generation}-{index}` -> generation.
+fn part_generation(segment: &str) -> Option<u64> {
+    let (generation, index) = segment.strip_prefix('g')?.split_once('-')?;
+    index.parse::<u64>().ok()?;
+    generation.parse().ok()
+}
+
+/// Stores a record already encoded as `parts` (each at most [`MAX_VALUE_BYTES`]) at `base`,
+/// replacing the parameters in `existing`, and returns the names it now lives in.
+///
+/// Crash-safe for a widening and a narrowing alike: one part overwrites `base` in a single
+/// write (the old value is replaced by the new one at once); several parts are written
+/// under fresh names first, and only then are the old names deleted, so at every moment
+/// the union of what is stored holds the old record or the new one whole.
+pub async fn store_parts(
+    ssm: &aws_sdk_ssm::Client,
+    base: &str,
+    parts: &[String],
+    existing: &BTreeSet<String>,
+) -> Result<BTreeSet<String>> {
+    let names: Vec<String> = if let [_] = parts {
+        vec![base.to_string()]
+    } else {
+        let generation = existing
+            .iter()
+            .filter_map(|n| n.rsplit('/').next().and_then(part_generation))
+            .max()
+            .map_or(0, |g| g + 1);
+        (0..parts.len())
+            .map(|i| format!("{base}/g{generation}-{i}"))
+            .collect()
+    };
+    for (name, value) in names.iter().zip(parts) {
+        put(ssm, name, value.clone(), RECORD_DESCRIPTION).await?;
+    }
+    let names: BTreeSet<String> = names.into_iter().collect();
+    for old in existing.difference(&names) {
+        delete(ssm, old).await?;
+    }
+    Ok(names)
+}
+
+/// Deletes every parameter a record lives in.
+pub async fn delete_parts(ssm: &aws_sdk_ssm::Client, existing: &BTreeSet<String>) -> Result<()> {
+    for name in existing {
+        delete(ssm, name).await?;
+    }
+    Ok(())
+}
+
+const RECORD_DESCRIPTION: &str = "frontdoor ownership registry: do not edit by hand";
 
 #[derive(Serialize, Deserialize)]
 struct Document<T> {
@@ -133,13 +193,7 @@ pub async fn load<T: serde::de::DeserializeOwned + Default>(
 /// Writes a registry parameter (overwriting).
 pub async fn store<T: Serialize>(ssm: &aws_sdk_ssm::Client, name: &str, items: &T) -> Result<()> {
     let value = encode(name, items)?;
-    put(
-        ssm,
-        name,
-        value,
-        "frontdoor ownership registry: do not edit by hand",
-    )
-    .await
+    put(ssm, name, value, RECORD_DESCRIPTION).await
 }
 
 /// Writes one String parameter (overwriting).
@@ -198,6 +252,26 @@ mod tests {
                 ),
                 "{value}"
             );
+        }
+    }
+
+    #[test]
+    fn record_parts_are_found_and_strays_are_not() {
+        let prefix = SsmPrefix::parse("/frontdoor").unwrap();
+        let api = |n: &str| api_of_parameter(&prefix, n).map(|a| a.to_string());
+        let base = "/frontdoor/registry/apis/222222222222/abcdef0123";
+        assert_eq!(api(base).as_deref(), Some("222222222222/abcdef0123"));
+        assert_eq!(
+            api(&format!("{base}/g3-1")).as_deref(),
+            Some("222222222222/abcdef0123")
+        );
+        for stray in [
+            format!("{base}/x"),
+            format!("{base}/g3"),
+            format!("{base}/g3-1/x"),
+            "/frontdoor/registry/apis/nope/abcdef0123".to_string(),
+        ] {
+            assert_eq!(api(&stray), None, "{stray}");
         }
     }
 

@@ -2,13 +2,18 @@
 that frontdoor depends on and moto lacks. Each patch is listed in tests/README.md.
 
 Usage: python moto_server.py [PORT]   (0 or nothing: a free port)
+Settings (patches 8 and 12): FRONTDOOR_EMULATOR_RESOURCE_QUOTA (default 300) and
+FRONTDOOR_EMULATOR_DENY_ASSUME_ROLE (comma-separated accounts) at start; at runtime,
+POST /_frontdoor/settings with a JSON object (see "Control endpoint" below).
 Prints "READY <port>" once serving; exits when stdin closes (its parent went away) or on
 SIGTERM, so no test run leaves a server behind.
 """
 
 import ipaddress
 import json
+import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -19,10 +24,18 @@ random.seed(20261124)
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend  # noqa: E402
 from moto.ec2.models.vpcs import VPCEndPoint  # noqa: E402
 from moto.apigateway import urls as apigateway_urls  # noqa: E402
-from moto.apigateway.exceptions import ConflictException  # noqa: E402
-from moto.apigateway.models import APIGatewayBackend, Integration  # noqa: E402
+from moto.apigateway.exceptions import (  # noqa: E402
+    ApiGatewayException,
+    BadRequestException,
+    ConflictException,
+)
+from moto.apigateway.models import APIGatewayBackend, Integration, RestAPI  # noqa: E402
 from moto.apigateway.responses import APIGatewayResponse  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.ssm.exceptions import ValidationException as SsmValidationException  # noqa: E402
+from moto.ssm.models import SimpleSystemManagerBackend  # noqa: E402
+from moto.sts.responses import TokenResponse  # noqa: E402
 
 # Patch 1: an interface endpoint's ENI gets its IP from its own subnet, as in AWS.
 # moto draws a random 10.x.y.z that may lie outside the subnet (and the VPC). Hosts are
@@ -164,9 +177,327 @@ def _create_resource_once(self, function_id, parent_resource_id, path_part):
 
 APIGatewayBackend.create_resource = _create_resource_once
 
+# Settings the tests change at runtime through the control endpoint (POST /_frontdoor/settings,
+# after patch 13), initial values from FRONTDOOR_EMULATOR_* (read in main). One server per
+# process, so module-level state is per server.
+_SETTINGS_LOCK = threading.Lock()
+SETTINGS = {
+    # AWS's default quota "Resources per API": 300, the root `/` included (API Gateway
+    # Developer Guide, "Quotas for configuring and running a REST API in API Gateway").
+    "resource_quota": 300,
+    # Accounts whose roles STS AssumeRole refuses (patch 12).
+    "deny_assume_role": [],
+}
+
+# Patch 6: PutMethod on a verb the resource already has answers 409 ConflictException
+# "Method already exists for this resource", as AWS (seen verbatim in aws/aws-cli#3992 and
+# serverless/serverless#7231: "Status Code: 409; Error Code: ConflictException"). moto
+# silently replaced the method and dropped its integration. Only the API call is patched:
+# moto's own callers (ImportRestApi/PutRestApi, CloudFormation) keep their behaviour.
+_put_method = APIGatewayResponse.put_method
+
+
+def _put_method_once(self):
+    parts = self.path.split("/")
+    resource = self.backend.get_resource(parts[2], parts[4])
+    if parts[6] in resource.resource_methods:
+        raise ConflictException("Method already exists for this resource")
+    return _put_method(self)
+
+
+APIGatewayResponse.put_method = _put_method_once
+
+# Patch 7: CreateResource with a variable path part ({x} or {x+}) under a parent that already
+# has a child with a different variable path part answers 400 BadRequestException
+# "A sibling ({id}) of this resource already has a variable path part -- only one is allowed",
+# the sibling's path part in the parentheses, as AWS (verbatim, with "Status Code: 400; Error
+# Code: BadRequestException", in serverless-nextjs/serverless-next.js#206; the same text in
+# amazon-archives/aws-apigateway-importer#202 and claudiajs/claudia-api-builder#62). The same
+# path part twice stays patch 5's ConflictException.
+_create_resource_checked = APIGatewayBackend.create_resource
+
+
+def _is_variable(path_part):
+    return bool(path_part) and path_part.startswith("{") and path_part.endswith("}")
+
+
+def _create_resource_one_variable(self, function_id, parent_resource_id, path_part):
+    if _is_variable(path_part):
+        api = self.get_rest_api(function_id)
+        for sibling in api.resources.values():
+            if (
+                sibling.parent_id == parent_resource_id
+                and _is_variable(sibling.path_part)
+                and sibling.path_part != path_part
+            ):
+                raise BadRequestException(
+                    f"A sibling ({sibling.path_part}) of this resource already has a variable "
+                    "path part -- only one is allowed"
+                )
+    return _create_resource_checked(self, function_id, parent_resource_id, path_part)
+
+
+APIGatewayBackend.create_resource = _create_resource_one_variable
+
+
+# Patch 8: CreateResource when the API already holds its quota of resources (root `/`
+# included) answers HTTP 429 LimitExceededException "Maximum number of Resources for this API
+# has been reached.  Please contact AWS if you need additional Resources." (two spaces, as
+# AWS; verbatim with x-amzn-errortype=LimitExceededException and http.status_code=429 in
+# hashicorp/terraform-provider-aws#37605, same text in boto/boto3#1296). Quota: 300 by default
+# (AWS's "Resources per API"), settable at runtime. Checked where moto adds a child, i.e.
+# after the path-part checks (patches 5 and 7); the order of AWS's own checks is unconfirmed.
+# Note that SDKs class LimitExceededException as throttling and retry it.
+class LimitExceededException(ApiGatewayException):
+    code = 429
+
+    def __init__(self, message: str):
+        super().__init__("LimitExceededException", message)
+
+
+_add_child = RestAPI.add_child
+
+
+def _add_child_within_quota(self, path, parent_id=None):
+    if parent_id is not None and len(self.resources) >= SETTINGS["resource_quota"]:
+        raise LimitExceededException(
+            "Maximum number of Resources for this API has been reached.  "
+            "Please contact AWS if you need additional Resources."
+        )
+    return _add_child(self, path, parent_id)
+
+
+RestAPI.add_child = _add_child_within_quota
+
+# Patch 9: a deployment is a snapshot. CreateDeployment records the API's methods at that
+# moment; GetDeployment with `embed=apisummary` returns them as `apiSummary`, a map of
+# resource path -> HTTP verb -> MethodSnapshot {"authorizationType": str,
+# "apiKeyRequired": bool} (GetDeployment API reference: "A summary of the RestApi at the date
+# and time that the deployment resource was created"; embed "must be a single-valued list
+# containing only the "apisummary" string"). Without embed it is not returned. Later changes
+# to resources or methods do not touch the snapshot. Unconfirmed: whether AWS lists paths
+# that have no methods; here only paths with at least one method appear.
+#
+# Patch 10: CreateDeployment when any method of the API lacks an integration answers 400
+# BadRequestException "No integration defined for method" and creates nothing, as AWS
+# (verbatim in hashicorp/terraform-provider-aws#21210 "BadRequestException: No integration
+# defined for method", and serverless/serverless#11748 "Status Code: 400"). moto refused only
+# when *no* method had one, and then as NotFoundException.
+_create_deployment = APIGatewayBackend.create_deployment
+
+
+def _api_summary(backend, function_id):
+    summary = {}
+    for resource in backend.get_rest_api(function_id).resources.values():
+        if resource.resource_methods:
+            summary[resource.get_path()] = {
+                verb: {
+                    "authorizationType": method.authorization_type or "NONE",
+                    "apiKeyRequired": bool(method.api_key_required),
+                }
+                for verb, method in resource.resource_methods.items()
+            }
+    return summary
+
+
+def _create_deployment_snapshot(self, function_id, name, description="", stage_variables=None):
+    for resource in self.get_rest_api(function_id).resources.values():
+        for method in resource.resource_methods.values():
+            if method.method_integration is None:
+                raise BadRequestException("No integration defined for method")
+    deployment = _create_deployment(self, function_id, name, description, stage_variables)
+    deployment.api_summary = _api_summary(self, function_id)
+    return deployment
+
+
+APIGatewayBackend.create_deployment = _create_deployment_snapshot
+_get_deployment = APIGatewayResponse.get_deployment
+
+
+def _get_deployment_embeds(self):
+    out = _get_deployment(self)
+    embed = [e for v in self.querystring.get("embed") or [] for e in v.split(",")]
+    if "apisummary" not in embed:
+        return out
+    parts = self.path.split("/")
+    deployment = self.backend.get_deployment(parts[2], parts[4])
+    body = json.loads(out)
+    body["apiSummary"] = getattr(deployment, "api_summary", {})
+    return json.dumps(body)
+
+
+APIGatewayResponse.get_deployment = _get_deployment_embeds
+
+# Patch 11: PutParameter refuses a value over 4096 characters in the Standard tier (given, or
+# the default when no tier is given and none is inherited) with 400 ValidationException
+# "Standard tier parameters support a maximum parameter value of 4096 characters. To create a
+# larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more
+# information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"
+# (verbatim, as "ValidationException: ...", in hashicorp/terraform-provider-aws#18521 and
+# github-aws-runners/terraform-aws-github-runner#3815 "status code: 400"). moto 5.2.5 stored
+# any length.
+_put_parameter = SimpleSystemManagerBackend.put_parameter
+
+
+def _put_parameter_within_tier(self, name, description, value, parameter_type, allowed_pattern,
+                               keyid, overwrite, tags, data_type, tier, policies):
+    versions = self._parameters.get(name) or []
+    if value and not (versions and not overwrite):  # else moto answers ParameterAlreadyExists
+        effective = tier or (versions[-1].tier if versions else None) or self.default_parameter_tier
+        if effective == "Standard" and len(value) > 4096:
+            raise SsmValidationException(
+                "Standard tier parameters support a maximum parameter value of 4096 characters. "
+                "To create a larger parameter value, upgrade the parameter to use the "
+                "advanced-parameter tier. For more information, see "
+                "https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+                "parameter-store-advanced-parameters.html"
+            )
+    return _put_parameter(self, name, description, value, parameter_type, allowed_pattern,
+                          keyid, overwrite, tags, data_type, tier, policies)
+
+
+SimpleSystemManagerBackend.put_parameter = _put_parameter_within_tier
+
+# Patch 12: STS AssumeRole of a role in an account on the deny list answers HTTP 403 with
+# AWS's query-protocol XML error: ErrorResponse/Error/{Type Sender, Code AccessDenied,
+# Message "User: {caller ARN} is not authorized to perform: sts:AssumeRole on resource:
+# {role ARN}"}, RequestId (body verbatim in Netflix/security_monkey#77, status 403 in
+# amzn/selling-partner-api-models#891 "Status Code: 403; Error Code: AccessDenied"). The
+# caller ARN is what GetCallerIdentity reports for the request's key (an assumed-role session
+# ARN for assumed credentials). moto lets any role be assumed (it has no IAM checks).
+_assume_role = TokenResponse.assume_role
+_ROLE_ACCOUNT = re.compile(r"^arn:[^:]+:iam::(\d{12}):")
+
+
+def _assume_role_unless_denied(self):
+    role_arn = self._get_param("RoleArn") or ""
+    match = _ROLE_ACCOUNT.match(role_arn)
+    if match is None or match.group(1) not in SETTINGS["deny_assume_role"]:
+        return _assume_role(self)
+    from xml.sax.saxutils import escape
+
+    _, caller, _ = self.backend.get_caller_identity(self.get_access_key(), self.region)
+    message = f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+        "</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    )
+    return 403, {"status": 403, "Content-Type": "text/xml"}, body
+
+
+TokenResponse.assume_role = _assume_role_unless_denied
+
+# Patch 13: UpdateRestApi patch operations on `disableExecuteApiEndpoint` and
+# `endpointConfiguration.vpcEndpointIds` as AWS. CreateRestApi input, GetRestApi and
+# GetRestApis already keep and return both fields in moto 5.2.5 (checked by check_patches.py),
+# but UpdateRestApi set disableExecuteApiEndpoint with bool(value), so the string "false" gave
+# true, and treated any /endpointConfiguration path as a `types` replace. AWS's Developer Guide
+# ("Create a private API": update-rest-api op='add' / op='remove',
+# path='/endpointConfiguration/vpcEndpointIds', value='vpce-...') adds or removes one id.
+_apply_patch_operations = RestAPI.apply_patch_operations
+
+
+def _apply_patch_operations_endpoint(self, patch_operations):
+    rest = []
+    for op in patch_operations:
+        path, value = op.get("path"), op.get("value")
+        if path == "/disableExecuteApiEndpoint" and op.get("op") == "replace":
+            self.disableExecuteApiEndpoint = str(value).lower() == "true"
+        elif path == "/endpointConfiguration/vpcEndpointIds" and op.get("op") in ("add", "remove"):
+            ids = self.endpoint_configuration.setdefault("vpcEndpointIds", [])
+            for vpce in (value or "").split(","):
+                vpce = vpce.strip()
+                if op["op"] == "add" and vpce and vpce not in ids:
+                    ids.append(vpce)
+                elif op["op"] == "remove" and vpce in ids:
+                    ids.remove(vpce)
+        else:
+            rest.append(op)
+    _apply_patch_operations(self, rest)
+
+
+RestAPI.apply_patch_operations = _apply_patch_operations_endpoint
+
+# Control endpoint: POST /_frontdoor/settings with a JSON object changes this server's
+# settings (keys not given stay; unknown keys or bad values: 400 and nothing changes) and
+# answers 200 with the current settings; GET answers them too. `/_frontdoor` can be no AWS
+# route (an S3 bucket name cannot start with "_"), and every other path goes to moto as before.
+_SETTINGS_PATH = "/_frontdoor/settings"
+
+
+def _validated(changes):
+    if not isinstance(changes, dict):
+        raise ValueError("body must be a JSON object")
+    out = {}
+    for key, value in changes.items():
+        if key == "resource_quota":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError("resource_quota must be a positive integer")
+            out[key] = value
+        elif key == "deny_assume_role":
+            if not isinstance(value, list) or not all(
+                isinstance(a, str) and re.fullmatch(r"\d{12}", a) for a in value
+            ):
+                raise ValueError("deny_assume_role must be a list of 12-digit account ids")
+            out[key] = list(value)
+        else:
+            raise ValueError(f"unknown setting: {key}")
+    return out
+
+
+def _settings_app(environ, start_response):
+    method = environ.get("REQUEST_METHOD")
+    status, reply = "200 OK", None
+    if method == "POST":
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            changes = _validated(json.loads(raw or b"{}"))
+        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            status, reply = "400 Bad Request", {"error": str(e)}
+        else:
+            with _SETTINGS_LOCK:
+                SETTINGS.update(changes)
+    elif method != "GET":
+        status, reply = "405 Method Not Allowed", {"error": "use GET or POST"}
+    if reply is None:
+        with _SETTINGS_LOCK:
+            reply = {k: (list(v) if isinstance(v, list) else v) for k, v in SETTINGS.items()}
+    body = json.dumps(reply).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _dispatch_with_settings(self, environ, start_response):
+    if environ.get("PATH_INFO") == _SETTINGS_PATH:
+        return _settings_app(environ, start_response)
+    return _dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _dispatch_with_settings
+
+
+def _settings_from_env() -> None:
+    changes = {}
+    quota = os.environ.get("FRONTDOOR_EMULATOR_RESOURCE_QUOTA", "").strip()
+    if quota:
+        changes["resource_quota"] = int(quota)
+    deny = os.environ.get("FRONTDOOR_EMULATOR_DENY_ASSUME_ROLE")
+    if deny is not None:
+        changes["deny_assume_role"] = [a.strip() for a in deny.split(",") if a.strip()]
+    SETTINGS.update(_validated(changes))
+
 
 def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    try:
+        _settings_from_env()
+    except ValueError as e:
+        sys.exit(f"bad FRONTDOOR_EMULATOR_* setting: {e}")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     _, bound = server.get_host_and_port()

@@ -47,7 +47,9 @@ pub fn seed_policy(vpce: &str) -> String {
 }
 
 /// A private API as a spoke team would make it: resources with GET methods (MOCK
-/// integrations), deployed to `prd`.
+/// integrations), deployed to `prd`. A PRIVATE API lists the endpoints its policy names in
+/// `endpointConfiguration.vpcEndpointIds`, as a team that follows the README does (that
+/// is what gives it the `{api-id}-{vpce-id}` alias).
 pub async fn private_api(
     sdk: &SdkConfig,
     name: &str,
@@ -57,10 +59,23 @@ pub async fn private_api(
     paths: &[&str],
 ) -> String {
     let gw = aws_sdk_apigateway::Client::new(sdk);
+    let endpoints: Vec<String> = match (&kind, policy) {
+        (EndpointType::Private, Some(p)) => p
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("vpce-"))
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut create = gw
         .create_rest_api()
         .name(name)
-        .endpoint_configuration(EndpointConfiguration::builder().types(kind).build())
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(kind)
+                .set_vpc_endpoint_ids(Some(endpoints).filter(|e| !e.is_empty()))
+                .build(),
+        )
         .set_policy(policy.map(str::to_string));
     for (k, v) in tags {
         create = create.tags(*k, *v);

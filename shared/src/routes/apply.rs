@@ -1,42 +1,264 @@
-//! Writes only, in plan order: records widened, deployment-owed marker, resources created
-//! (parents first), methods and integrations put, methods and resources deleted (children
-//! first), one deployment, marker cleared, records narrowed, URLs published. Then a re-read.
+//! Writes only, in plan order: records widened, deployment-owed marker, methods and
+//! resources no longer wanted deleted (children first), then each API's group (resources
+//! created parents first, methods and integrations put), one deployment, marker cleared,
+//! records narrowed, URLs published. Then a re-read.
+//!
+//! One API's permanent failure stays that API's: when AWS refuses one of its writes (the
+//! resource quota, a path it will not take), what this run made for it is removed, its
+//! record goes back to what it held, it is refused with AWS's words, and the other APIs
+//! carry on. A deployment AWS refuses (400) stays owed and the APIs waiting on it are
+//! `pending deployment`. Only transient failures end the run with an error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_apigateway::error::ProvideErrorMetadata;
 use aws_sdk_apigateway::types::{ConnectionType, IntegrationType};
+use tracing::warn;
 
-use super::diff::Plan;
+use super::diff::{ApiPlan, Plan, RouteKey};
 use super::observe::resources;
-use super::{paths, Integration, Observed};
+use super::status::PENDING_PREFIX;
+use super::{paths, Integration, Observed, Record, Status};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
+use crate::ids::ApiRef;
 use crate::registry;
 
 const PARAMETER_DESCRIPTION: &str = "published by frontdoor";
 
+/// What happened beyond the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// APIs AWS refused a write of, and why: their writes of this run were undone.
+    pub refused: BTreeMap<ApiRef, String>,
+    /// The public stage was deployed.
+    pub deployed: bool,
+    /// AWS refused the deployment, with its message.
+    pub deployment_refused: Option<String>,
+    /// APIs waiting on the refused deployment.
+    pub pending: BTreeSet<ApiRef>,
+}
+
+impl Applied {
+    /// Statuses that replace the plan's.
+    pub fn statuses(&self) -> impl Iterator<Item = (&ApiRef, Status)> {
+        let refused = self
+            .refused
+            .iter()
+            .map(|(api, why)| (api, Status::Refused(why.clone())));
+        let pending = self.pending.iter().filter_map(|api| {
+            let why = self.deployment_refused.clone()?;
+            Some((api, Status::PendingDeployment(why)))
+        });
+        refused.chain(pending)
+    }
+}
+
 /// Applies a plan.
-pub async fn apply(app: &App<RouteSyncConfig>, observed: &Observed, plan: &Plan) -> Result<()> {
+pub async fn apply(
+    app: &App<RouteSyncConfig>,
+    observed: &Observed,
+    plan: &Plan,
+) -> Result<Applied> {
     let ssm = &app.clients.ssm;
     let prefix = &app.config.ssm_prefix;
-    for (api, record) in &plan.records_before {
-        registry::store(ssm, &registry::api_parameter(prefix, api), record).await?;
+    let mut stored = observed.record_parameters.clone();
+    for (api, group) in &plan.apis {
+        if let Some(record) = &group.record_before {
+            store_record(app, &mut stored, api, Some(record)).await?;
+        }
     }
     let owed = registry::deployment_owed_parameter(prefix);
     if plan.owe_deployment {
         registry::store(ssm, &owed, &Some(app.config.public_api_id.to_string())).await?;
     }
 
-    let gw = &app.clients.apigateway;
-    let api_id = app.config.public_api_id.as_str();
     let mut ids: BTreeMap<String, String> = observed
         .public
         .iter()
         .map(|r| (r.path.clone(), r.id.clone()))
         .collect();
-    for path in &plan.creates {
+    delete_unwanted(app, plan, &ids).await?;
+    for path in &plan.delete_resources {
+        ids.remove(path);
+    }
+
+    let mut applied = Applied::default();
+    for (api, group) in &plan.apis {
+        if let Err(refusal) = write_group(app, group, &mut ids).await? {
+            warn!(%api, reason = %refusal.reason, "AWS refused this API's routes; its writes were undone");
+            applied.refused.insert(api.clone(), refusal.reason);
+        }
+    }
+
+    if plan.deploy {
+        match deploy(app).await? {
+            Ok(()) => {
+                applied.deployed = true;
+                if plan.owe_deployment || observed.deployment_owed {
+                    registry::delete(ssm, &owed).await?;
+                }
+            }
+            Err(message) => {
+                warn!(message = %message, "AWS refused the deployment; it stays owed");
+                applied.pending = waiting(observed, plan, &applied);
+                applied.deployment_refused = Some(message);
+            }
+        }
+    }
+
+    for (api, group) in &plan.apis {
+        let after = match applied.refused.get(api) {
+            Some(_) => Some(undone_record(observed.records.get(api), group)),
+            None => group.record_after.clone(),
+        };
+        if let Some(record) = after {
+            store_record(app, &mut stored, api, record.as_ref()).await?;
+        }
+    }
+    let statuses: BTreeMap<&ApiRef, Status> = applied.statuses().collect();
+    for (api, group) in &plan.apis {
+        let status = statuses.get(api);
+        let refused = applied.refused.contains_key(api);
+        let mut put = if refused {
+            BTreeMap::new()
+        } else {
+            group.parameters_put.clone()
+        };
+        if let (Some(status), Some(name)) = (status, &group.status_parameter) {
+            put.insert(name.clone(), status.to_string());
+            if observed.parameters.get(name) == Some(&status.to_string()) {
+                put.remove(name);
+            }
+        }
+        for (name, value) in put {
+            registry::put(ssm, &name, value, PARAMETER_DESCRIPTION).await?;
+        }
+        if !refused {
+            for name in &group.parameters_delete {
+                registry::delete(ssm, name).await?;
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// Stores (`Some`) or deletes (`None`) one API's record, in as many parts as it needs.
+async fn store_record(
+    app: &App<RouteSyncConfig>,
+    stored: &mut BTreeMap<ApiRef, BTreeSet<String>>,
+    api: &ApiRef,
+    record: Option<&Record>,
+) -> Result<()> {
+    let ssm = &app.clients.ssm;
+    let base = registry::api_parameter(&app.config.ssm_prefix, api);
+    let existing = stored.remove(api).unwrap_or_default();
+    match record {
+        Some(record) => {
+            let parts = record.encode_parts(&base)?;
+            let names = registry::store_parts(ssm, &base, &parts, &existing).await?;
+            stored.insert(api.clone(), names);
+        }
+        None => registry::delete_parts(ssm, &existing).await?,
+    }
+    Ok(())
+}
+
+/// Owned methods and frontdoor-made resources nobody wants any more. Already gone counts as
+/// done: a retry of a call whose answer was lost.
+async fn delete_unwanted(
+    app: &App<RouteSyncConfig>,
+    plan: &Plan,
+    ids: &BTreeMap<String, String>,
+) -> Result<()> {
+    let gw = &app.clients.apigateway;
+    let api_id = app.config.public_api_id.as_str();
+    for (path, verb) in &plan.delete_methods {
+        let deleted = gw
+            .delete_method()
+            .rest_api_id(api_id)
+            .resource_id(resource_id(ids, path)?)
+            .http_method(verb)
+            .send()
+            .await;
+        match deleted {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) => {}
+            other => {
+                other.op("DeleteMethod")?;
+            }
+        }
+    }
+    for path in &plan.delete_resources {
+        let deleted = gw
+            .delete_resource()
+            .rest_api_id(api_id)
+            .resource_id(resource_id(ids, path)?)
+            .send()
+            .await;
+        match deleted {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) => {}
+            other => {
+                other.op("DeleteResource")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resource_id(ids: &BTreeMap<String, String>, path: &str) -> Result<String> {
+    ids.get(path)
+        .cloned()
+        .ok_or_else(|| Error::Drift(format!("resource {path} is missing")))
+}
+
+/// A permanent refusal of one API's write.
+struct Refusal {
+    reason: String,
+}
+
+/// Writes one API's group. `Ok(Err(_))`: AWS refused it permanently and what this call
+/// made was removed again; `Err(_)`: a transient failure, the run retries.
+async fn write_group(
+    app: &App<RouteSyncConfig>,
+    group: &ApiPlan,
+    ids: &mut BTreeMap<String, String>,
+) -> Result<Result<(), Refusal>> {
+    let mut made: Vec<String> = Vec::new();
+    let mut methods_put: Vec<RouteKey> = Vec::new();
+    let outcome = write_group_steps(app, group, ids, &mut made, &mut methods_put).await;
+    let error = match outcome {
+        Ok(()) => return Ok(Ok(())),
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => e,
+    };
+    let reason = match &error {
+        Error::Aws { code, message, .. } if crate::error::is_quota_message(code, message) => {
+            format!("the public API's resource quota is full: AWS answered {code}: {message}")
+        }
+        Error::Aws {
+            op, code, message, ..
+        } => format!("AWS refused {op}: {code}: {message}"),
+        other => other.to_string(),
+    };
+    undo(app, ids, &made, &methods_put).await?;
+    Ok(Err(Refusal { reason }))
+}
+
+async fn write_group_steps(
+    app: &App<RouteSyncConfig>,
+    group: &ApiPlan,
+    ids: &mut BTreeMap<String, String>,
+    made: &mut Vec<String>,
+    methods_put: &mut Vec<RouteKey>,
+) -> Result<()> {
+    let gw = &app.clients.apigateway;
+    let api_id = app.config.public_api_id.as_str();
+    for path in &group.creates {
         let (parent, part) = paths::split_last(path);
         let parent_id = ids
             .get(parent)
@@ -50,29 +272,31 @@ pub async fn apply(app: &App<RouteSyncConfig>, observed: &Observed, plan: &Plan)
             .send()
             .await;
         let id = match created {
-            Ok(r) => r.id().unwrap_or_default().to_string(),
+            Ok(r) => {
+                made.push(path.clone());
+                r.id().unwrap_or_default().to_string()
+            }
             // Another writer made it first: re-read and use theirs rather than fail.
-            Err(e) if e.code() == Some("ConflictException") => resources(gw, api_id)
-                .await?
-                .into_iter()
-                .find(|r| r.path() == Some(path.as_str()))
-                .and_then(|r| r.id().map(str::to_string))
-                .ok_or_else(|| Error::Drift(format!("{path} conflicted but cannot be found")))?,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                resources(gw, api_id)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.path() == Some(path.as_str()))
+                    .and_then(|r| r.id().map(str::to_string))
+                    .ok_or_else(|| Error::Drift(format!("{path} conflicted but cannot be found")))?
+            }
             Err(e) => return Err(e).op("CreateResource"),
         };
         ids.insert(path.clone(), id);
     }
-
-    let resource_id = |path: &str| {
-        ids.get(path)
-            .cloned()
-            .ok_or_else(|| Error::Drift(format!("resource {path} is missing")))
-    };
-    for ((path, verb), integration) in &plan.put_methods {
+    for ((path, verb), integration) in &group.put_methods {
         let mut put = gw
             .put_method()
             .rest_api_id(api_id)
-            .resource_id(resource_id(path)?)
+            .resource_id(resource_id(ids, path)?)
             .http_method(verb)
             .authorization_type("NONE");
         for p in paths::parameters(path) {
@@ -81,74 +305,133 @@ pub async fn apply(app: &App<RouteSyncConfig>, observed: &Observed, plan: &Plan)
         match put.send().await {
             // Already there: a retry of a call whose answer was lost, or another writer.
             // The integration put next makes it ours either way.
-            Err(e) if e.code() == Some("ConflictException") => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) => {}
             other => {
                 other.op("PutMethod")?;
             }
         }
-        put_integration(app, &resource_id(path)?, verb, integration).await?;
+        methods_put.push((path.clone(), verb.clone()));
+        put_integration(app, &resource_id(ids, path)?, verb, integration).await?;
     }
-    for ((path, verb), integration) in &plan.put_integrations {
-        put_integration(app, &resource_id(path)?, verb, integration).await?;
+    for ((path, verb), integration) in &group.put_integrations {
+        put_integration(app, &resource_id(ids, path)?, verb, integration).await?;
     }
-    // Already gone counts as done: a retry of a call whose answer was lost.
-    for (path, verb) in &plan.delete_methods {
+    Ok(())
+}
+
+/// Removes what one API's group made before AWS refused it: its methods on resources that
+/// were there before, then the resources it created, deepest first.
+async fn undo(
+    app: &App<RouteSyncConfig>,
+    ids: &mut BTreeMap<String, String>,
+    made: &[String],
+    methods_put: &[RouteKey],
+) -> Result<()> {
+    let gw = &app.clients.apigateway;
+    let api_id = app.config.public_api_id.as_str();
+    for (path, verb) in methods_put.iter().filter(|(p, _)| !made.contains(p)) {
         let deleted = gw
             .delete_method()
             .rest_api_id(api_id)
-            .resource_id(resource_id(path)?)
+            .resource_id(resource_id(ids, path)?)
             .http_method(verb)
             .send()
             .await;
         match deleted {
-            Err(e) if e.code() == Some("NotFoundException") => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) => {}
             other => {
                 other.op("DeleteMethod")?;
             }
         }
     }
-    for path in &plan.delete_resources {
+    for path in made.iter().rev() {
         let deleted = gw
             .delete_resource()
             .rest_api_id(api_id)
-            .resource_id(resource_id(path)?)
+            .resource_id(resource_id(ids, path)?)
             .send()
             .await;
         match deleted {
-            Err(e) if e.code() == Some("NotFoundException") => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) => {}
             other => {
                 other.op("DeleteResource")?;
             }
         }
-    }
-    if plan.deploy {
-        // CreateDeployment: 1 request per 5 s per account; one per reconcile at most.
-        gw.create_deployment()
-            .rest_api_id(api_id)
-            .stage_name(&app.config.public_stage)
-            .description("frontdoor route sync")
-            .send()
-            .await
-            .op("CreateDeployment")?;
-        if plan.owe_deployment || observed.deployment_owed {
-            registry::delete(ssm, &owed).await?;
-        }
-    }
-
-    for (api, record) in &plan.records_after {
-        let name = registry::api_parameter(prefix, api);
-        match record {
-            Some(r) => registry::store(ssm, &name, r).await?,
-            None => registry::delete(ssm, &name).await?,
-        }
-    }
-    for (name, value) in &plan.parameters_put {
-        registry::put(ssm, name, value.clone(), PARAMETER_DESCRIPTION).await?;
-    }
-    for name in &plan.parameters_delete {
-        registry::delete(ssm, name).await?;
+        ids.remove(path);
     }
     Ok(())
+}
+
+/// The record of an API whose group was undone: what it held before this run, plus the
+/// integrations this run rewrote for it (those stay written, so they stay claimed).
+fn undone_record(old: Option<&Record>, group: &ApiPlan) -> Option<Record> {
+    let mut record = old.cloned().unwrap_or_default();
+    for (path, verb) in group.put_integrations.keys() {
+        record
+            .claims
+            .entry(path.clone())
+            .or_default()
+            .insert(verb.clone());
+    }
+    (!record.is_empty()).then_some(record)
+}
+
+/// `Ok(Ok(()))` deployed; `Ok(Err(message))` AWS refused it (400: e.g. "No integration
+/// defined for method" on a hand-made method), which no retry can fix.
+async fn deploy(app: &App<RouteSyncConfig>) -> Result<Result<(), String>> {
+    // CreateDeployment: 1 request per 5 s per account; one per reconcile at most.
+    let created = app
+        .clients
+        .apigateway
+        .create_deployment()
+        .rest_api_id(app.config.public_api_id.as_str())
+        .stage_name(&app.config.public_stage)
+        .description("frontdoor route sync")
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(Ok(())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bad_request_exception()) =>
+        {
+            Ok(Err(e
+                .as_service_error()
+                .and_then(|s| s.message())
+                .unwrap_or("BadRequestException")
+                .to_string()))
+        }
+        Err(e) => Err(e).op("CreateDeployment").map(Ok),
+    }
+}
+
+/// APIs whose routes wait on a refused deployment: those this run wrote for, and those a
+/// previous refused deployment left pending.
+fn waiting(observed: &Observed, plan: &Plan, applied: &Applied) -> BTreeSet<ApiRef> {
+    plan.apis
+        .iter()
+        .filter(|(api, _)| !applied.refused.contains_key(*api))
+        .filter(|(_, group)| {
+            let was_pending = group.status_parameter.as_ref().is_some_and(|p| {
+                observed
+                    .parameters
+                    .get(p)
+                    .is_some_and(|v| v.starts_with(PENDING_PREFIX))
+            });
+            let routed = matches!(
+                group.status,
+                Some(Status::Exposed { .. } | Status::Conflict { .. })
+            );
+            routed && (group.writes_public() || was_pending)
+        })
+        .map(|(api, _)| api.clone())
+        .collect()
 }
 
 async fn put_integration(
@@ -177,14 +460,20 @@ async fn put_integration(
 }
 
 /// Re-reads the public API after a plan that wrote to it: every route the plan wants is
-/// there with its integration, and nothing it deleted remains.
-pub async fn verify(app: &App<RouteSyncConfig>, plan: &Plan) -> Result<()> {
+/// there with its integration (except an API AWS refused, whose writes were undone), and
+/// nothing it deleted remains.
+pub async fn verify(app: &App<RouteSyncConfig>, plan: &Plan, applied: &Applied) -> Result<()> {
     if !plan.touches_public_api() {
         return Ok(());
     }
     let live = resources(&app.clients.apigateway, app.config.public_api_id.as_str()).await?;
     let mut problems = Vec::new();
-    for ((path, verb), want) in &plan.routes_after {
+    let wanted = plan
+        .apis
+        .iter()
+        .filter(|(api, _)| !applied.refused.contains_key(*api))
+        .flat_map(|(_, group)| group.routes.iter());
+    for ((path, verb), want) in wanted {
         let found = live
             .iter()
             .find(|r| r.path() == Some(path.as_str()))

@@ -1,12 +1,14 @@
-//! Pure. What one private API asks of the front door: its opt-in tags read (untrusted),
-//! its pre-flight checked, and the public routes it would get.
+//! Pure. What each private API asks of the front door: its opt-in tags read (untrusted),
+//! its pre-flight checked, and the public routes it would get from what its stage has
+//! deployed. Computed once per reconcile ([`desired`]) and handed to the diff.
 
 use std::collections::BTreeMap;
 
 use super::paths::{self, shown};
-use super::{Integration, PrivateApi};
+use super::{Integration, Observed, PrivateApi};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
+use crate::ids::ApiRef;
 use crate::ids::{ApiId, SsmPrefix, VpceId};
 use crate::{policy, urls};
 
@@ -36,6 +38,8 @@ pub struct Context {
     pub public_stage: String,
     /// Root of the parameters.
     pub ssm_prefix: SsmPrefix,
+    /// Resources the public API may hold (API Gateway's per-API quota, 300 by default).
+    pub resource_quota: usize,
 }
 
 impl Context {
@@ -49,8 +53,21 @@ impl Context {
             public_api_id: c.public_api_id.clone(),
             public_stage: c.public_stage.clone(),
             ssm_prefix: c.ssm_prefix.clone(),
+            resource_quota: c.resource_quota,
         }
     }
+}
+
+/// What every API in scope asks for, by API (deleted APIs ask for nothing).
+pub type Desired = BTreeMap<ApiRef, Intent>;
+
+/// The intent of every API observed in scope.
+pub fn desired(observed: &Observed, ctx: &Context) -> Desired {
+    observed
+        .apis
+        .iter()
+        .filter_map(|(api, found)| Some((api.clone(), intent(found.as_ref()?, ctx))))
+        .collect()
 }
 
 /// What an API asks for.
@@ -71,8 +88,11 @@ pub struct Wanted {
     pub routes: BTreeMap<(String, String), Integration>,
     /// Public base URL.
     pub url: String,
-    /// Private alias URL.
-    pub private_url: String,
+    /// Private alias URL, when the API lists the hub endpoint (only then does AWS make
+    /// the `{api-id}-{vpce-id}` alias).
+    pub private_url: Option<String>,
+    /// Deployed methods that are not routed, each `VERB /path (why)`.
+    pub skipped: Vec<String>,
 }
 
 /// An API's SSM name and what it asks for.
@@ -84,14 +104,19 @@ pub struct Intent {
     pub exposure: Exposure,
 }
 
-/// Reads one API's tags and facts into what it asks for.
-pub fn intent(api: &PrivateApi, ctx: &Context) -> Intent {
-    let name = api
-        .tags
+/// The name its parameters are published under: `expose:name`, else the API's name, made
+/// safe for SSM.
+pub fn published_name(api: &PrivateApi) -> Option<String> {
+    api.tags
         .get(TAG_NAME)
         .map(String::as_str)
         .or(Some(api.name.as_str()))
-        .and_then(urls::ssm_name);
+        .and_then(urls::ssm_name)
+}
+
+/// Reads one API's tags and facts into what it asks for.
+pub fn intent(api: &PrivateApi, ctx: &Context) -> Intent {
+    let name = published_name(api);
     if api.tags.get(TAG_EXPOSE).map(|v| v.trim()) != Some("true") {
         return Intent {
             name,
@@ -123,9 +148,17 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
                 .unwrap_or("of unknown type")
         ));
     }
+    if api.disable_execute_api_endpoint {
+        return Err(
+            "the API disables its default execute-api endpoint, which the route calls".into(),
+        );
+    }
     policy::check(api.policy.as_deref(), &ctx.hub_endpoint)?;
-    let stage = stage(api)?;
-    let selected = selected_paths(api)?;
+    let stage = chosen_stage(api)?;
+    let Some(deployed) = &api.deployed else {
+        return Err(format!("the deployment of stage {stage} cannot be read"));
+    };
+    let selected = selected_paths(api, deployed)?;
     let mount = match api.tags.get(TAG_PREFIX).map(|p| p.trim()) {
         None | Some("") => None,
         Some(p) => {
@@ -139,7 +172,8 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
     };
     let base = urls::invoke_url(&api.api.api, &ctx.region, &stage);
     let mut routes = BTreeMap::new();
-    for resource in &api.resources {
+    let mut skipped = Vec::new();
+    for resource in deployed {
         if !selected
             .iter()
             .any(|root| paths::is_within(&resource.path, root))
@@ -171,7 +205,13 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
                 )
             })
             .collect();
-        for verb in &resource.methods {
+        for (verb, authorization) in &resource.methods {
+            // The caller's SigV4 signature names the public host; the private API would
+            // refuse it, so the route could never work.
+            if authorization == "AWS_IAM" {
+                skipped.push(format!("{verb} {} (AWS_IAM)", resource.path));
+                continue;
+            }
             routes.insert(
                 (public.clone(), verb.clone()),
                 Integration {
@@ -189,7 +229,14 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
         }
     }
     if routes.is_empty() {
-        return Err("the selected resources have no methods".into());
+        return Err(if skipped.is_empty() {
+            format!("stage {stage} serves no methods in the selected paths")
+        } else {
+            format!(
+                "every selected method uses AWS_IAM, which a public route cannot carry: {}",
+                skipped.join(", ")
+            )
+        });
     }
     Ok(Wanted {
         routes,
@@ -199,11 +246,17 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
             &ctx.public_stage,
             mount.as_deref(),
         ),
-        private_url: urls::private_url(&api.api.api, &ctx.hub_endpoint, &ctx.region, &stage),
+        private_url: api
+            .vpc_endpoint_ids
+            .iter()
+            .any(|v| v == ctx.hub_endpoint.as_str())
+            .then(|| urls::private_url(&api.api.api, &ctx.hub_endpoint, &ctx.region, &stage)),
+        skipped,
     })
 }
 
-fn stage(api: &PrivateApi) -> Result<String, String> {
+/// The stage an API exposes: `expose:stage`, else its only stage; an error says why none.
+pub fn chosen_stage(api: &PrivateApi) -> Result<String, String> {
     let name = match api.tags.get(TAG_STAGE).map(|s| s.trim()) {
         Some(s) if !s.is_empty() => {
             crate::ids::parse_stage_name(s).map_err(|e| format!("expose:stage: {e}"))?
@@ -226,7 +279,10 @@ fn stage(api: &PrivateApi) -> Result<String, String> {
     }
 }
 
-fn selected_paths(api: &PrivateApi) -> Result<Vec<String>, String> {
+fn selected_paths(
+    api: &PrivateApi,
+    deployed: &[super::PrivateResource],
+) -> Result<Vec<String>, String> {
     let Some(raw) = api.tags.get(TAG_PATHS).filter(|v| !v.trim().is_empty()) else {
         return Ok(vec!["/".into()]);
     };
@@ -240,9 +296,11 @@ fn selected_paths(api: &PrivateApi) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for p in list {
         paths::validate(p, true).map_err(|e| format!("expose:paths: {e}"))?;
-        if !api.resources.iter().any(|r| r.path == p) {
+        // The snapshot lists only paths with methods: a bare parent is selected through
+        // what is deployed under it.
+        if !deployed.iter().any(|r| paths::is_within(&r.path, p)) {
             return Err(format!(
-                "expose:paths: the API has no resource {}",
+                "expose:paths: the deployed stage has no resource {}",
                 shown(p)
             ));
         }
@@ -267,6 +325,7 @@ pub(crate) mod tests {
             public_api_id: ApiId::parse("pub0000000").unwrap(),
             public_stage: "prd".into(),
             ssm_prefix: SsmPrefix::parse("/frontdoor").unwrap(),
+            resource_quota: 300,
         }
     }
 
@@ -291,21 +350,33 @@ pub(crate) mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             endpoint_types: vec!["PRIVATE".into()],
+            vpc_endpoint_ids: vec![HUB.into()],
+            disable_execute_api_endpoint: false,
             policy: Some(seed_policy()),
             stages: [("prd".to_string(), "dep1".to_string())].into(),
-            resources: [
+            deployed: Some(deployed(&[
                 ("/", ""),
                 ("/cats", "GET"),
                 ("/cats/{id}", "GET"),
                 ("/owners", "GET"),
-            ]
+            ])),
+        }
+    }
+
+    /// A deployment snapshot: `(path, "VERB VERB")`, every method `NONE`; a bare parent
+    /// (no verbs) is left out, as `apiSummary` leaves it out.
+    pub(crate) fn deployed(paths: &[(&str, &str)]) -> Vec<PrivateResource> {
+        paths
             .iter()
+            .filter(|(_, m)| !m.trim().is_empty())
             .map(|(p, m)| PrivateResource {
                 path: p.to_string(),
-                methods: m.split_whitespace().map(str::to_string).collect(),
+                methods: m
+                    .split_whitespace()
+                    .map(|v| (v.to_string(), "NONE".to_string()))
+                    .collect(),
             })
-            .collect(),
-        }
+            .collect()
     }
 
     #[test]
@@ -342,7 +413,9 @@ pub(crate) mod tests {
         );
         assert_eq!(
             w.private_url,
-            format!("https://cats000000-{HUB}.execute-api.us-east-1.amazonaws.com/prd")
+            Some(format!(
+                "https://cats000000-{HUB}.execute-api.us-east-1.amazonaws.com/prd"
+            ))
         );
     }
 
@@ -353,10 +426,9 @@ pub(crate) mod tests {
             ("expose:prefix", "/pets"),
             ("expose:name", "cats"),
         ]);
-        api.resources.push(PrivateResource {
-            path: "/files/{proxy+}".into(),
-            methods: ["ANY".to_string()].into(),
-        });
+        api.deployed
+            .get_or_insert_with(Vec::new)
+            .extend(deployed(&[("/files/{proxy+}", "ANY")]));
         let i = intent(&api, &ctx());
         assert_eq!(i.name.as_deref(), Some("cats"));
         let Exposure::Wanted(w) = i.exposure else {

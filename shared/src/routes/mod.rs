@@ -10,9 +10,9 @@ pub mod desired;
 pub mod diff;
 mod observe;
 pub mod paths;
+pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use tracing::{info, instrument};
@@ -20,11 +20,12 @@ use tracing::{info, instrument};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::Result;
-use crate::ids::ApiRef;
+use crate::ids::{AccountId, ApiRef};
 
-pub use apply::{apply, verify};
-pub use diff::{diff, Plan};
+pub use apply::{apply, verify, Applied};
+pub use diff::{diff, ApiPlan, Plan, RouteKey};
 pub use observe::observe;
+pub use status::{Holder, Status, StatusKind};
 
 /// Which private APIs a reconcile looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,13 +71,14 @@ pub struct PublicResource {
     pub methods: BTreeMap<String, LiveMethod>,
 }
 
-/// A resource of a private API.
+/// A deployed resource of a private API: a path of its stage's deployment snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateResource {
     /// Its full path.
     pub path: String,
-    /// Its HTTP verbs.
-    pub methods: BTreeSet<String>,
+    /// Its HTTP verbs, each with its `authorizationType` (`NONE`, `AWS_IAM`, `CUSTOM`,
+    /// `COGNITO_USER_POOLS`).
+    pub methods: BTreeMap<String, String>,
 }
 
 /// A private API, as read through the spoke's read-only role.
@@ -90,12 +92,18 @@ pub struct PrivateApi {
     pub tags: BTreeMap<String, String>,
     /// Endpoint types, e.g. `["PRIVATE"]`.
     pub endpoint_types: Vec<String>,
+    /// `endpointConfiguration.vpcEndpointIds`: the endpoints that get an
+    /// `{api-id}-{vpce-id}` alias.
+    pub vpc_endpoint_ids: Vec<String>,
+    /// Whether its default `execute-api` URL is switched off (it then answers 403).
+    pub disable_execute_api_endpoint: bool,
     /// The resource policy as AWS returns it.
     pub policy: Option<String>,
     /// Stage name -> deployment id (empty when never deployed).
     pub stages: BTreeMap<String, String>,
-    /// Its resources (read only when the API is opted in).
-    pub resources: Vec<PrivateResource>,
+    /// What the exposed stage's deployment serves (`GetDeployment` `embed=apisummary`);
+    /// `None` when not read (not opted in, no usable stage) or the deployment is gone.
+    pub deployed: Option<Vec<PrivateResource>>,
 }
 
 /// What frontdoor remembers about one exposed API (one registry parameter each).
@@ -115,6 +123,45 @@ impl Record {
         self.name.is_none() && self.claims.is_empty() && self.created.is_empty()
     }
 
+    /// The record encoded for the registry: one value, or as many as it needs so that
+    /// each stays under a standard parameter's 4096 characters (the record is their union).
+    pub fn encode_parts(&self, name: &str) -> Result<Vec<String>> {
+        let whole = crate::registry::encode(name, self);
+        if whole.is_ok() {
+            return whole.map(|v| vec![v]);
+        }
+        // Room for the envelope, the name and JSON punctuation around the entries.
+        const BUDGET: usize = crate::registry::MAX_VALUE_BYTES - 512;
+        let mut parts = vec![Record {
+            name: self.name.clone(),
+            ..Record::default()
+        }];
+        let mut used = 0;
+        let mut room = |need: usize, parts: &mut Vec<Record>| {
+            if used + need > BUDGET && used > 0 {
+                parts.push(Record::default());
+                used = 0;
+            }
+            used += need;
+        };
+        for (path, verbs) in &self.claims {
+            room(json_len(path) + json_len(verbs), &mut parts);
+            if let Some(last) = parts.last_mut() {
+                last.claims.insert(path.clone(), verbs.clone());
+            }
+        }
+        for path in &self.created {
+            room(json_len(path), &mut parts);
+            if let Some(last) = parts.last_mut() {
+                last.created.insert(path.clone());
+            }
+        }
+        parts
+            .iter()
+            .map(|p| crate::registry::encode(name, p))
+            .collect()
+    }
+
     /// The union of two records: what to store before writes that move from one to the other.
     pub fn union(&self, other: &Record) -> Record {
         let mut claims = self.claims.clone();
@@ -132,33 +179,6 @@ impl Record {
     }
 }
 
-/// An API's status, published in SSM.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Its routes are live.
-    Exposed,
-    /// Not exposed, and why.
-    Refused(String),
-    /// A public path it wants is held by someone else.
-    Conflict {
-        /// The path.
-        path: String,
-        /// `{account}/{api-id}` or `a hand-made route`.
-        owner: String,
-    },
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Status::Exposed => f.write_str("exposed"),
-            Status::Refused(reason) => write!(f, "refused: {reason}"),
-            Status::Conflict { path, owner } => write!(f, "conflict: {path} owned by {owner}"),
-        }
-    }
-}
-
 /// Everything observed, as plain values: the input of [`desired`] and [`diff`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Observed {
@@ -166,12 +186,17 @@ pub struct Observed {
     pub public: Vec<PublicResource>,
     /// The registry: one record per API frontdoor has exposed.
     pub records: BTreeMap<ApiRef, Record>,
+    /// The SSM parameters each record is stored in (one, or several for a large record).
+    pub record_parameters: BTreeMap<ApiRef, BTreeSet<String>>,
     /// APIs in scope: `None` when the API no longer exists.
     pub apis: BTreeMap<ApiRef, Option<PrivateApi>>,
     /// Current values of the published parameters under `{prefix}/apis/`.
     pub parameters: BTreeMap<String, String>,
     /// A previous run wrote to the public API and did not deploy.
     pub deployment_owed: bool,
+    /// Spoke accounts that could not be read this run (role not assumable, reads denied),
+    /// and why: their APIs are left exactly as they are.
+    pub unreachable: BTreeMap<AccountId, String>,
 }
 
 impl Observed {
@@ -199,7 +224,7 @@ pub struct Report {
     /// APIs looked at.
     pub apis: usize,
     /// Status per API (`{account}/{api-id}` -> status).
-    pub statuses: BTreeMap<String, String>,
+    pub statuses: BTreeMap<String, Status>,
     /// Public resources created.
     pub resources_created: usize,
     /// Public resources deleted.
@@ -212,6 +237,10 @@ pub struct Report {
     pub methods_deleted: usize,
     /// Deployments created (0 or 1).
     pub deployments: usize,
+    /// Deployments AWS refused (0 or 1): the deployment stays owed.
+    pub deployments_refused: usize,
+    /// Spoke accounts skipped because they could not be read.
+    pub accounts_skipped: usize,
     /// Resources on the public API after this reconcile (quota: 300 by default).
     pub public_resources: usize,
     /// AWS calls that only read.
@@ -229,12 +258,14 @@ pub struct Report {
 pub async fn reconcile(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Report> {
     let before = app.clients.calls.snapshot();
     let observed = observe(app, scope).await?;
-    let context = desired::Context::from_app(app);
-    let plan = diff(&observed, &context);
-    apply(app, &observed, &plan).await?;
-    verify(app, &plan).await?;
+    let plan = plan(&observed, &desired::Context::from_app(app));
+    let applied = apply(app, &observed, &plan).await?;
+    verify(app, &plan, &applied).await?;
     let calls = app.clients.calls.snapshot().since(&before);
-    let report = plan.report(calls.reads(), calls.writes());
+    let report = plan.report(&applied, calls.reads(), calls.writes());
+    for (account, why) in &observed.unreachable {
+        tracing::warn!(%account, reason = %why, "spoke account skipped: its routes stay as they are");
+    }
     info!(
         apis = report.apis,
         resources_created = report.resources_created,
@@ -243,10 +274,23 @@ pub async fn reconcile(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Repo
         integrations_updated = report.integrations_updated,
         methods_deleted = report.methods_deleted,
         deployments = report.deployments,
+        deployments_refused = report.deployments_refused,
+        accounts_skipped = report.accounts_skipped,
         reads = report.reads,
         writes = report.writes,
         statuses = ?report.statuses,
         "route sync done"
     );
     Ok(report)
+}
+
+/// Desired state and diff of what was observed: the plan a reconcile applies and
+/// `frontdoor plan` prints.
+pub fn plan(observed: &Observed, ctx: &desired::Context) -> Plan {
+    diff(observed, &desired::desired(observed, ctx), ctx)
+}
+
+/// A value's length as JSON (plus a separator), for splitting a record.
+fn json_len(value: &impl Serialize) -> usize {
+    serde_json::to_string(value).map_or(0, |s| s.len()) + 2
 }

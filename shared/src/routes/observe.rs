@@ -1,15 +1,19 @@
 //! Reads only: the public API's resources (methods embedded), the registry records, the
 //! APIs in scope through each spoke's read-only role, and the published parameters. Reads
 //! grow with the number of APIs in scope: one GetResources page per 500 public resources,
-//! one registry page per 10 records, and per opted-in API three spoke calls (GetRestApi or
-//! its share of GetRestApis, GetStages, GetResources).
+//! one registry page per 10 record parameters, and per opted-in API its share of
+//! GetRestApis (or one GetRestApi), GetStages and one GetDeployment of the exposed stage
+//! (`embed=apisummary`: what the stage serves, not the working tree).
+//!
+//! A spoke account that cannot be read (its role cannot be assumed, or its reads are
+//! denied) is set aside with the reason: its APIs stay out of scope, so nothing of theirs
+//! is changed. Only a transient failure fails the observation.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_apigateway::error::ProvideErrorMetadata;
 use aws_sdk_apigateway::types::Resource;
 
-use super::desired::{intent, Context, TAG_EXPOSE};
+use super::desired::{chosen_stage, published_name, TAG_EXPOSE};
 use super::{
     Integration, LiveMethod, Observed, PrivateApi, PrivateResource, PublicResource, Record, Scope,
 };
@@ -30,7 +34,7 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     let public = resources(&app.clients.apigateway, config.public_api_id.as_str())
         .await
         .map(|all| all.into_iter().map(public_resource).collect::<Vec<_>>())?;
-    let records = records(app).await?;
+    let (records, record_parameters) = records(app).await?;
     let owed = registry::load::<Option<String>>(
         &app.clients.ssm,
         &registry::deployment_owed_parameter(&config.ssm_prefix),
@@ -38,39 +42,44 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     .await?
     .is_some();
 
-    let mut apis: BTreeMap<ApiRef, Option<PrivateApi>> = BTreeMap::new();
+    // Which accounts to read, and which of their APIs.
+    let mut wanted: BTreeMap<&AccountId, BTreeSet<&ApiRef>> = BTreeMap::new();
     if scope.sweep {
         for account in &config.allowed_accounts {
-            for api in list_apis(app, account).await? {
-                let known = records.contains_key(&api.api);
-                if known || api.tags.contains_key(TAG_EXPOSE) {
-                    apis.insert(api.api.clone(), Some(api));
-                }
-            }
-        }
-        for api in records.keys() {
-            apis.entry(api.clone()).or_insert(None);
+            wanted.entry(account).or_default();
         }
     }
     for api in &scope.apis {
-        if !apis.contains_key(api) {
-            let found = get_api(app, api).await?;
-            apis.insert(api.clone(), found);
+        wanted.entry(&api.account).or_default().insert(api);
+    }
+    let mut apis: BTreeMap<ApiRef, Option<PrivateApi>> = BTreeMap::new();
+    let mut unreachable = BTreeMap::new();
+    for (account, named) in wanted {
+        let listed = scope.sweep && config.allowed_accounts.contains(account);
+        match account_apis(app, account, listed, &named, &records).await {
+            Ok(found) => apis.extend(found),
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                unreachable.insert(account.clone(), e.to_string());
+            }
         }
     }
-    for found in apis.values_mut().flatten() {
-        if found.tags.get(TAG_EXPOSE).map(|v| v.trim()) == Some("true") {
-            fill_stages_and_resources(app, found).await?;
+    // A sweep also looks at every API the registry knows in accounts no longer allowed:
+    // they are gone from the front door's point of view.
+    if scope.sweep {
+        for api in records.keys() {
+            if !config.allowed_accounts.contains(&api.account) {
+                apis.entry(api.clone()).or_insert(None);
+            }
         }
     }
 
-    let context = Context::from_app(app);
     let mut names: BTreeSet<String> = BTreeSet::new();
     for (api, found) in &apis {
         if let Some(name) = records.get(api).and_then(|r| r.name.clone()) {
             names.insert(name);
         }
-        if let Some(name) = found.as_ref().and_then(|a| intent(a, &context).name) {
+        if let Some(name) = found.as_ref().and_then(published_name) {
             names.insert(name);
         }
     }
@@ -78,10 +87,52 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     Ok(Observed {
         public,
         records,
+        record_parameters,
         apis,
         parameters,
         deployment_owed: owed,
+        unreachable,
     })
+}
+
+/// One spoke account's APIs in scope: all of them when `listed` (a sweep: those opted in or
+/// known to the registry), else those `named`. A permanent error means the account cannot
+/// be read.
+async fn account_apis(
+    app: &App<RouteSyncConfig>,
+    account: &AccountId,
+    listed: bool,
+    named: &BTreeSet<&ApiRef>,
+    records: &BTreeMap<ApiRef, Record>,
+) -> Result<BTreeMap<ApiRef, Option<PrivateApi>>> {
+    let client = app
+        .clients
+        .spokes
+        .client(account, &app.config.spoke_role_name)
+        .await;
+    let mut out: BTreeMap<ApiRef, Option<PrivateApi>> = BTreeMap::new();
+    if listed {
+        for api in list_apis(&client, account).await? {
+            let known = records.contains_key(&api.api);
+            if known || api.tags.contains_key(TAG_EXPOSE) {
+                out.insert(api.api.clone(), Some(api));
+            }
+        }
+        for api in records.keys().filter(|a| &a.account == account) {
+            out.entry(api.clone()).or_insert(None);
+        }
+    }
+    for api in named {
+        if !out.contains_key(*api) {
+            out.insert((*api).clone(), get_api(&client, api).await?);
+        }
+    }
+    for found in out.values_mut().flatten() {
+        if found.tags.get(TAG_EXPOSE).map(|v| v.trim()) == Some("true") {
+            fill_deployed(&client, found).await?;
+        }
+    }
+    Ok(out)
 }
 
 /// Every resource of an API, methods and integrations embedded.
@@ -149,9 +200,13 @@ fn public_resource(r: Resource) -> PublicResource {
     }
 }
 
-async fn records(app: &App<RouteSyncConfig>) -> Result<BTreeMap<ApiRef, Record>> {
+/// Every record, each the union of its parts, and the parameters each lives in.
+async fn records(
+    app: &App<RouteSyncConfig>,
+) -> Result<(BTreeMap<ApiRef, Record>, BTreeMap<ApiRef, BTreeSet<String>>)> {
     let prefix = &app.config.ssm_prefix;
-    let mut out = BTreeMap::new();
+    let mut records: BTreeMap<ApiRef, Record> = BTreeMap::new();
+    let mut names: BTreeMap<ApiRef, BTreeSet<String>> = BTreeMap::new();
     let mut pages = app
         .clients
         .ssm
@@ -169,18 +224,19 @@ async fn records(app: &App<RouteSyncConfig>) -> Result<BTreeMap<ApiRef, Record>>
             let Some(api) = registry::api_of_parameter(prefix, name) else {
                 continue;
             };
-            out.insert(api, registry::decode::<Record>(name, value)?);
+            let part = registry::decode::<Record>(name, value)?;
+            let record = records.entry(api.clone()).or_default();
+            *record = record.union(&part);
+            names.entry(api).or_default().insert(name.to_string());
         }
     }
-    Ok(out)
+    Ok((records, names))
 }
 
-async fn list_apis(app: &App<RouteSyncConfig>, account: &AccountId) -> Result<Vec<PrivateApi>> {
-    let client = app
-        .clients
-        .spokes
-        .client(account, &app.config.spoke_role_name)
-        .await;
+async fn list_apis(
+    client: &aws_sdk_apigateway::Client,
+    account: &AccountId,
+) -> Result<Vec<PrivateApi>> {
     let mut out = Vec::new();
     let mut pages = client.get_rest_apis().limit(PAGE).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -193,12 +249,7 @@ async fn list_apis(app: &App<RouteSyncConfig>, account: &AccountId) -> Result<Ve
     Ok(out)
 }
 
-async fn get_api(app: &App<RouteSyncConfig>, api: &ApiRef) -> Result<Option<PrivateApi>> {
-    let client = app
-        .clients
-        .spokes
-        .client(&api.account, &app.config.spoke_role_name)
-        .await;
+async fn get_api(client: &aws_sdk_apigateway::Client, api: &ApiRef) -> Result<Option<PrivateApi>> {
     match client
         .get_rest_api()
         .rest_api_id(api.api.as_str())
@@ -207,13 +258,21 @@ async fn get_api(app: &App<RouteSyncConfig>, api: &ApiRef) -> Result<Option<Priv
     {
         Ok(out) => Ok(private_api_from_parts(
             &api.account,
-            out.id(),
-            out.name(),
-            out.tags(),
-            out.endpoint_configuration().map(|e| e.types()),
-            out.policy(),
+            Parts {
+                id: out.id(),
+                name: out.name(),
+                tags: out.tags(),
+                endpoint: out.endpoint_configuration(),
+                disable_execute_api_endpoint: out.disable_execute_api_endpoint(),
+                policy: out.policy(),
+            },
         )),
-        Err(e) if e.code() == Some("NotFoundException") => Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(e).op("GetRestApi"),
     }
 }
@@ -224,48 +283,59 @@ fn private_api(
 ) -> Option<PrivateApi> {
     private_api_from_parts(
         account,
-        api.id(),
-        api.name(),
-        api.tags(),
-        api.endpoint_configuration().map(|e| e.types()),
-        api.policy(),
+        Parts {
+            id: api.id(),
+            name: api.name(),
+            tags: api.tags(),
+            endpoint: api.endpoint_configuration(),
+            disable_execute_api_endpoint: api.disable_execute_api_endpoint(),
+            policy: api.policy(),
+        },
     )
 }
 
-fn private_api_from_parts(
-    account: &AccountId,
-    id: Option<&str>,
-    name: Option<&str>,
-    tags: Option<&std::collections::HashMap<String, String>>,
-    types: Option<&[aws_sdk_apigateway::types::EndpointType]>,
-    policy: Option<&str>,
-) -> Option<PrivateApi> {
+/// The fields GetRestApi and GetRestApis share.
+struct Parts<'a> {
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+    tags: Option<&'a std::collections::HashMap<String, String>>,
+    endpoint: Option<&'a aws_sdk_apigateway::types::EndpointConfiguration>,
+    disable_execute_api_endpoint: bool,
+    policy: Option<&'a str>,
+}
+
+fn private_api_from_parts(account: &AccountId, parts: Parts<'_>) -> Option<PrivateApi> {
     Some(PrivateApi {
         api: ApiRef {
             account: account.clone(),
-            api: ApiId::parse(id?).ok()?,
+            api: ApiId::parse(parts.id?).ok()?,
         },
-        name: name.unwrap_or_default().to_string(),
-        tags: tags
+        name: parts.name.unwrap_or_default().to_string(),
+        tags: parts
+            .tags
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
-        endpoint_types: types
+        endpoint_types: parts
+            .endpoint
+            .map(|e| e.types())
             .unwrap_or_default()
             .iter()
             .map(|t| t.as_str().to_string())
             .collect(),
-        policy: policy.map(str::to_string),
+        vpc_endpoint_ids: parts
+            .endpoint
+            .map(|e| e.vpc_endpoint_ids().to_vec())
+            .unwrap_or_default(),
+        disable_execute_api_endpoint: parts.disable_execute_api_endpoint,
+        policy: parts.policy.map(str::to_string),
         stages: BTreeMap::new(),
-        resources: Vec::new(),
+        deployed: None,
     })
 }
 
-async fn fill_stages_and_resources(app: &App<RouteSyncConfig>, api: &mut PrivateApi) -> Result<()> {
-    let client = app
-        .clients
-        .spokes
-        .client(&api.api.account, &app.config.spoke_role_name)
-        .await;
+/// Its stages, and what the exposed stage's deployment serves. A deployment that is gone
+/// leaves `deployed` empty (desired refuses the API, saying so).
+async fn fill_deployed(client: &aws_sdk_apigateway::Client, api: &mut PrivateApi) -> Result<()> {
     let stages = client
         .get_stages()
         .rest_api_id(api.api.api.as_str())
@@ -282,17 +352,50 @@ async fn fill_stages_and_resources(app: &App<RouteSyncConfig>, api: &mut Private
             ))
         })
         .collect();
-    api.resources = resources(&client, api.api.api.as_str())
-        .await?
+    let Some(deployment) = chosen_stage(api)
+        .ok()
+        .and_then(|stage| api.stages.get(&stage).cloned())
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(());
+    };
+    let snapshot = client
+        .get_deployment()
+        .rest_api_id(api.api.api.as_str())
+        .deployment_id(&deployment)
+        .embed("apisummary")
+        .send()
+        .await;
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(e).op("GetDeployment"),
+    };
+    let mut deployed: Vec<PrivateResource> = snapshot
+        .api_summary()
         .into_iter()
-        .map(|r| PrivateResource {
-            path: r.path().unwrap_or_default().to_string(),
-            methods: r
-                .resource_methods()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default(),
+        .flatten()
+        .map(|(path, methods)| PrivateResource {
+            path: path.clone(),
+            methods: methods
+                .iter()
+                .map(|(verb, m)| {
+                    (
+                        verb.clone(),
+                        m.authorization_type().unwrap_or("NONE").to_string(),
+                    )
+                })
+                .collect(),
         })
         .collect();
+    // apiSummary is a map: sorted, so statuses that list skipped methods are stable.
+    deployed.sort_by(|a, b| a.path.cmp(&b.path));
+    api.deployed = Some(deployed);
     Ok(())
 }
 

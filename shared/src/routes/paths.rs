@@ -107,6 +107,11 @@ pub fn is_within(path: &str, root: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Whether one path part is a variable: `{id}` or `{proxy+}`.
+pub fn is_variable(part: &str) -> bool {
+    part.len() > 2 && part.starts_with('{') && part.ends_with('}')
+}
+
 /// Path parameter names, in order: `/a/{id}/{proxy+}` -> `id`, `proxy`.
 pub fn parameters(path: &str) -> Vec<String> {
     path.split('/')

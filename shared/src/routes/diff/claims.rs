@@ -1,0 +1,159 @@
+//! Pure. Who gets which public path.
+//!
+//! A `(path, verb)` is frontdoor's only if a registry record claims it; every other method
+//! on the public API is hand-made and never touched. A path belongs to the API that puts
+//! methods there: APIs not in play keep every path their record claims, owners keep what
+//! they still want, then newcomers take free paths in `{account}/{api-id}` order. A newcomer
+//! does not get a path that is owned, hand-made, or beside a variable sibling that stays
+//! (API Gateway allows one variable path part per parent); it keeps its other paths.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::RouteKey;
+use crate::ids::ApiRef;
+use crate::routes::desired::Wanted;
+use crate::routes::{paths, Holder, Integration, Observed};
+
+/// Path ownership after this reconcile.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Claims {
+    /// Routes each API in play gets.
+    pub(super) assigned: BTreeMap<ApiRef, BTreeMap<RouteKey, Integration>>,
+    /// Each API's first path it does not get, and what holds it.
+    pub(super) conflicts: BTreeMap<ApiRef, (String, Holder)>,
+    /// Claims of APIs not in play, exactly as their records say.
+    pub(super) kept: BTreeMap<ApiRef, BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl Claims {
+    /// The public paths each API holds after this reconcile.
+    pub(super) fn paths_by_api(&self) -> BTreeMap<&ApiRef, BTreeSet<&String>> {
+        let mut out: BTreeMap<&ApiRef, BTreeSet<&String>> = BTreeMap::new();
+        for (api, claims) in &self.kept {
+            out.entry(api).or_default().extend(claims.keys());
+        }
+        for (api, routes) in &self.assigned {
+            out.entry(api)
+                .or_default()
+                .extend(routes.keys().map(|(p, _)| p));
+        }
+        out
+    }
+}
+
+/// Decides path ownership.
+pub(super) fn claims(
+    observed: &Observed,
+    wanted: &BTreeMap<&ApiRef, &Wanted>,
+    in_play: &dyn Fn(&ApiRef) -> bool,
+) -> Claims {
+    let claimed = observed.claimed_methods();
+    let live: BTreeMap<&str, &crate::routes::PublicResource> = observed
+        .public
+        .iter()
+        .map(|r| (r.path.as_str(), r))
+        .collect();
+    let hand_made: BTreeSet<&str> = observed
+        .public
+        .iter()
+        .filter(|r| {
+            r.methods
+                .keys()
+                .any(|v| !claimed.contains(&(r.path.clone(), v.clone())))
+        })
+        .map(|r| r.path.as_str())
+        .collect();
+    // Resources frontdoor did not make stay whatever happens; so do their parents.
+    let made = observed.created_resources();
+    let mut standing_by_hand: BTreeSet<String> = BTreeSet::new();
+    for r in observed.public.iter().filter(|r| !made.contains(&r.path)) {
+        standing_by_hand.extend(paths::ancestors(&r.path));
+        standing_by_hand.insert(r.path.clone());
+    }
+
+    let mut out = Claims::default();
+    let mut owner: BTreeMap<String, ApiRef> = BTreeMap::new();
+    for (api, record) in &observed.records {
+        if !in_play(api) {
+            out.kept.insert(api.clone(), record.claims.clone());
+            for path in record.claims.keys() {
+                owner.insert(path.clone(), api.clone());
+            }
+        }
+    }
+    for (api, w) in wanted {
+        if let Some(record) = observed.records.get(*api) {
+            for (path, _) in w.routes.keys() {
+                if record.claims.contains_key(path) {
+                    owner.insert(path.clone(), (*api).clone());
+                }
+            }
+        }
+    }
+    for (api, w) in wanted {
+        let api: &ApiRef = api;
+        let mine = out.assigned.entry(api.clone()).or_default();
+        for ((path, verb), integration) in &w.routes {
+            let key = (path.clone(), verb.clone());
+            // A hand-made method on this verb stays theirs, even on a path this API owns.
+            let hand_made_verb = live
+                .get(path.as_str())
+                .is_some_and(|r| r.methods.contains_key(verb))
+                && !claimed.contains(&key);
+            let holder = match owner.get(path) {
+                Some(o) if o != api => Some(Holder::Api(o.clone())),
+                Some(_) if hand_made_verb => Some(Holder::HandMade),
+                Some(_) => None,
+                None if hand_made.contains(path.as_str()) => Some(Holder::HandMade),
+                None => sibling(path, api, &owner, &standing_by_hand).map(Holder::Sibling),
+            };
+            match holder {
+                Some(holder) => {
+                    out.conflicts
+                        .entry(api.clone())
+                        .or_insert((path.clone(), holder));
+                }
+                // Free, or released in this same reconcile by an owner that left: taken.
+                None => {
+                    owner.insert(path.clone(), api.clone());
+                    mine.insert(key, integration.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A variable path part beside one of `path`'s variable parts, on a resource that stays
+/// (someone else's path or its parent, or a resource frontdoor did not make).
+fn sibling(
+    path: &str,
+    api: &ApiRef,
+    owner: &BTreeMap<String, ApiRef>,
+    standing_by_hand: &BTreeSet<String>,
+) -> Option<String> {
+    let variables: Vec<String> = paths::ancestors(path)
+        .into_iter()
+        .chain([path.to_string()])
+        .filter(|p| paths::is_variable(paths::split_last(p).1))
+        .collect();
+    if variables.is_empty() {
+        return None;
+    }
+    let others = owner
+        .iter()
+        .filter(|(_, o)| *o != api)
+        .flat_map(|(p, _)| paths::ancestors(p).into_iter().chain([p.clone()]));
+    let standing: BTreeSet<String> = others.chain(standing_by_hand.iter().cloned()).collect();
+    for mine in &variables {
+        let (parent, part) = paths::split_last(mine);
+        let beside = standing.iter().find(|other| {
+            let (other_parent, other_part) = paths::split_last(other);
+            other_parent == parent && other_part != part && paths::is_variable(other_part)
+        });
+        if let Some(other) = beside {
+            return Some(other.clone());
+        }
+    }
+    None
+}

@@ -1,0 +1,277 @@
+//! Pure. From what was observed and what each API asks for to the minimal plan, grouped by
+//! API so that one API's failure at apply time stays that API's.
+//!
+//! The steps, each in its own file and each a pure function of the ones before:
+//! [`claims`] (who gets which public path: first owner keeps it, hand-made routes are never
+//! taken, a variable sibling is a conflict), [`tree`] (methods to put or delete, resources to
+//! create parents first and delete children first, the resource quota), [`records`] (registry
+//! records widened before the public API is written and narrowed after), [`parameters`] (the
+//! published URLs and status) and [`deployment`] (deploy when the public API changed or a
+//! deployment is owed).
+//!
+//! An API that is not in play (out of scope, its account unreachable, or held back by the
+//! quota) keeps exactly what its record says: nothing of it is created, rewritten or deleted.
+
+mod claims;
+mod deployment;
+#[cfg(test)]
+mod model;
+mod parameters;
+mod records;
+#[cfg(test)]
+mod tests;
+mod tree;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::desired::{Context, Desired, Exposure};
+use super::{Applied, Integration, Observed, Record, Report, Status, StatusKind};
+use crate::ids::ApiRef;
+
+/// `(public path, verb)`.
+pub type RouteKey = (String, String);
+
+/// What one API's share of a reconcile writes, in apply order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiPlan {
+    /// Its status, for an API in scope that asked for something.
+    pub status: Option<Status>,
+    /// Its record to store before any public write (widened).
+    pub record_before: Option<Record>,
+    /// Public resources to create for it, parents first.
+    pub creates: Vec<String>,
+    /// New methods, each with its integration.
+    pub put_methods: BTreeMap<RouteKey, Integration>,
+    /// Its methods whose integration drifted or was handed over to it.
+    pub put_integrations: BTreeMap<RouteKey, Integration>,
+    /// Its record to store (`Some`) or delete (`None`) at the end (narrowed).
+    pub record_after: Option<Option<Record>>,
+    /// Where its status is published (`{prefix}/apis/{name}/status`), when it has a name.
+    pub status_parameter: Option<String>,
+    /// Published parameters to write.
+    pub parameters_put: BTreeMap<String, String>,
+    /// Published parameters to delete.
+    pub parameters_delete: BTreeSet<String>,
+    /// Every route of it that should be live after apply, for verify.
+    pub routes: BTreeMap<RouteKey, Integration>,
+}
+
+impl ApiPlan {
+    /// Whether it writes to the public API.
+    pub fn writes_public(&self) -> bool {
+        !(self.creates.is_empty()
+            && self.put_methods.is_empty()
+            && self.put_integrations.is_empty())
+    }
+
+    fn is_noop(&self) -> bool {
+        !self.writes_public()
+            && self.record_before.is_none()
+            && self.record_after.is_none()
+            && self.parameters_put.is_empty()
+            && self.parameters_delete.is_empty()
+    }
+}
+
+/// The writes of one reconcile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Each involved API's share.
+    pub apis: BTreeMap<ApiRef, ApiPlan>,
+    /// Store the deployment-owed marker before the first public write.
+    pub owe_deployment: bool,
+    /// Owned methods no longer wanted (on resources that stay). Applied before any create,
+    /// so a renamed variable is gone before its sibling is made.
+    pub delete_methods: BTreeSet<RouteKey>,
+    /// Frontdoor-made resources no longer needed by anyone, children first.
+    pub delete_resources: Vec<String>,
+    /// Create one deployment on the public stage.
+    pub deploy: bool,
+    /// Number of APIs looked at.
+    pub looked_at: usize,
+    /// Resources on the public API once applied.
+    pub public_resources: usize,
+    /// Spoke accounts that could not be read, left as they are.
+    pub accounts_skipped: usize,
+}
+
+impl Plan {
+    /// Whether the plan writes to the public API.
+    pub fn touches_public_api(&self) -> bool {
+        !self.delete_methods.is_empty()
+            || !self.delete_resources.is_empty()
+            || self.apis.values().any(ApiPlan::writes_public)
+    }
+
+    /// Whether applying it writes nothing at all.
+    pub fn is_noop(&self) -> bool {
+        !self.touches_public_api()
+            && !self.deploy
+            && !self.owe_deployment
+            && self.apis.values().all(ApiPlan::is_noop)
+    }
+
+    /// Every resource to create, in apply order.
+    pub fn creates(&self) -> impl Iterator<Item = &String> {
+        self.apis.values().flat_map(|a| a.creates.iter())
+    }
+
+    /// Every method to put, with its integration.
+    pub fn put_methods(&self) -> impl Iterator<Item = (&RouteKey, &Integration)> {
+        self.apis.values().flat_map(|a| a.put_methods.iter())
+    }
+
+    /// Every integration to rewrite.
+    pub fn put_integrations(&self) -> impl Iterator<Item = (&RouteKey, &Integration)> {
+        self.apis.values().flat_map(|a| a.put_integrations.iter())
+    }
+
+    /// Every published parameter to write.
+    pub fn parameters_put(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.apis.values().flat_map(|a| a.parameters_put.iter())
+    }
+
+    /// Every published parameter to delete.
+    pub fn parameters_delete(&self) -> impl Iterator<Item = &String> {
+        self.apis.values().flat_map(|a| a.parameters_delete.iter())
+    }
+
+    /// Every API's planned status.
+    pub fn statuses(&self) -> impl Iterator<Item = (&ApiRef, &Status)> {
+        self.apis
+            .iter()
+            .filter_map(|(api, p)| Some((api, p.status.as_ref()?)))
+    }
+
+    /// The report of this plan once applied.
+    pub fn report(&self, applied: &Applied, reads: u64, writes: u64) -> Report {
+        let failed = |api: &ApiRef| applied.refused.contains_key(api);
+        let kept = || self.apis.iter().filter(|(api, _)| !failed(api));
+        let mut statuses: BTreeMap<String, Status> = self
+            .statuses()
+            .map(|(api, s)| (api.to_string(), s.clone()))
+            .collect();
+        for (api, status) in applied.statuses() {
+            statuses.insert(api.to_string(), status);
+        }
+        Report {
+            apis: self.looked_at,
+            statuses,
+            resources_created: kept().map(|(_, p)| p.creates.len()).sum(),
+            resources_deleted: self.delete_resources.len(),
+            methods_put: kept().map(|(_, p)| p.put_methods.len()).sum(),
+            integrations_updated: kept().map(|(_, p)| p.put_integrations.len()).sum(),
+            methods_deleted: self.delete_methods.len(),
+            deployments: usize::from(applied.deployed),
+            deployments_refused: usize::from(applied.deployment_refused.is_some()),
+            accounts_skipped: self.accounts_skipped,
+            public_resources: self.public_resources
+                - self
+                    .apis
+                    .iter()
+                    .filter(|(api, _)| failed(api))
+                    .map(|(_, p)| p.creates.len())
+                    .sum::<usize>(),
+            reads,
+            writes,
+            events_refused: 0,
+            events_dropped: 0,
+        }
+    }
+}
+
+/// Computes the plan. Pure: no I/O, no clock, no randomness.
+///
+/// An API whose new resources would take the public API past its quota is held back whole
+/// (refused, keeping what it had) and the plan is made again without it; each round holds
+/// back at least one more API, so this ends.
+pub fn diff(observed: &Observed, desired: &Desired, ctx: &Context) -> Plan {
+    let mut held: BTreeMap<ApiRef, String> = BTreeMap::new();
+    let mut plan = compose(observed, desired, ctx, &held);
+    for _ in 0..observed.apis.len() {
+        let over = tree::over_quota(observed, &plan, ctx.resource_quota);
+        if over.is_empty() {
+            break;
+        }
+        held.extend(over);
+        plan = compose(observed, desired, ctx, &held);
+    }
+    // Holding one API can make room for another held before it: give each held API a second
+    // chance in order, so the next reconcile (which starts from what this one applied) makes
+    // the same decision and writes nothing.
+    let candidates: Vec<ApiRef> = held.keys().cloned().collect();
+    for api in candidates {
+        let mut trial = held.clone();
+        trial.remove(&api);
+        let retry = compose(observed, desired, ctx, &trial);
+        if tree::over_quota(observed, &retry, ctx.resource_quota).is_empty() {
+            held = trial;
+            plan = retry;
+        }
+    }
+    plan
+}
+
+/// One pass over the steps, with `held` APIs kept as their records say.
+fn compose(
+    observed: &Observed,
+    desired: &Desired,
+    ctx: &Context,
+    held: &BTreeMap<ApiRef, String>,
+) -> Plan {
+    let in_play = |api: &ApiRef| observed.apis.contains_key(api) && !held.contains_key(api);
+    let wanted: BTreeMap<&ApiRef, _> = desired
+        .iter()
+        .filter(|(api, _)| in_play(api))
+        .filter_map(|(api, intent)| match &intent.exposure {
+            Exposure::Wanted(w) => Some((api, w)),
+            _ => None,
+        })
+        .collect();
+
+    let claims = claims::claims(observed, &wanted, &in_play);
+    let tree = tree::tree(observed, &claims, &in_play);
+    let records = records::records(observed, desired, &claims, &tree, held);
+    let mut plan = Plan {
+        looked_at: observed.apis.len(),
+        accounts_skipped: observed.unreachable.len(),
+        delete_methods: tree.delete_methods.clone(),
+        delete_resources: tree.delete_resources.clone(),
+        public_resources: tree.public_resources,
+        ..Plan::default()
+    };
+    for (api, (before, after)) in records.changes {
+        let group = plan.apis.entry(api).or_default();
+        group.record_before = before;
+        group.record_after = after;
+    }
+    for (api, creates) in tree.creates {
+        plan.apis.entry(api).or_default().creates = creates;
+    }
+    for (api, methods) in tree.put_methods {
+        plan.apis.entry(api).or_default().put_methods = methods;
+    }
+    for (api, methods) in tree.put_integrations {
+        plan.apis.entry(api).or_default().put_integrations = methods;
+    }
+    for (api, routes) in &claims.assigned {
+        plan.apis.entry(api.clone()).or_default().routes = routes.clone();
+    }
+    for (api, published) in parameters::parameters(observed, desired, &claims, held, ctx) {
+        let group = plan.apis.entry(api).or_default();
+        group.status = published.status;
+        group.status_parameter = published.status_parameter;
+        group.parameters_put = published.put;
+        group.parameters_delete = published.delete;
+    }
+    plan.apis.retain(|_, p| !p.is_noop() || p.status.is_some());
+    let decision = deployment::decide(plan.touches_public_api(), observed.deployment_owed);
+    plan.deploy = decision.deploy;
+    plan.owe_deployment = decision.owe;
+    plan
+}
+
+/// How many APIs of a plan have each status kind.
+pub fn count(statuses: &BTreeMap<String, Status>, kind: StatusKind) -> usize {
+    statuses.values().filter(|s| s.kind() == kind).count()
+}

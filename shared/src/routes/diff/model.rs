@@ -1,0 +1,66 @@
+//! Test model: the state after a plan is applied in full, so property tests can check a
+//! second diff of it is a no-op without an emulator.
+
+use std::collections::BTreeMap;
+
+use super::Plan;
+use crate::routes::{LiveMethod, Observed, PublicResource};
+
+/// `observed` after every write of `plan` succeeded.
+pub(crate) fn applied(observed: &Observed, plan: &Plan) -> Observed {
+    let mut next = observed.clone();
+    for path in plan.creates() {
+        next.public.push(PublicResource {
+            id: format!("new{path}"),
+            path: path.clone(),
+            methods: BTreeMap::new(),
+        });
+    }
+    let mut by_path: BTreeMap<String, PublicResource> =
+        next.public.drain(..).map(|r| (r.path.clone(), r)).collect();
+    for (path, verb) in &plan.delete_methods {
+        if let Some(r) = by_path.get_mut(path) {
+            r.methods.remove(verb);
+        }
+    }
+    for path in &plan.delete_resources {
+        by_path.remove(path);
+    }
+    for ((path, verb), integration) in plan.put_methods().chain(plan.put_integrations()) {
+        if let Some(r) = by_path.get_mut(path) {
+            r.methods.insert(
+                verb.clone(),
+                LiveMethod {
+                    integration: Some(integration.clone()),
+                },
+            );
+        }
+    }
+    next.public = by_path.into_values().collect();
+    for (api, group) in &plan.apis {
+        if let Some(record) = &group.record_before {
+            next.records.insert(api.clone(), record.clone());
+        }
+    }
+    for (api, group) in &plan.apis {
+        match &group.record_after {
+            Some(Some(r)) => {
+                next.records.insert(api.clone(), r.clone());
+            }
+            Some(None) => {
+                next.records.remove(api);
+            }
+            None => {}
+        }
+    }
+    for (name, value) in plan.parameters_put() {
+        next.parameters.insert(name.clone(), value.clone());
+    }
+    for name in plan.parameters_delete() {
+        next.parameters.remove(name);
+    }
+    if plan.deploy {
+        next.deployment_owed = false;
+    }
+    next
+}

@@ -1,0 +1,91 @@
+//! Pure. Each API's registry record after this reconcile, and the two writes that get it
+//! there crash-safely: widened (old ∪ new) before the public API is written, narrowed to
+//! the new record after. A crash in between leaves the registry claiming a little too much
+//! (the next run cleans it up), never too little.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::claims::Claims;
+use super::tree::Tree;
+use crate::ids::ApiRef;
+use crate::routes::desired::{Desired, Exposure};
+use crate::routes::{Observed, Record};
+
+/// Record writes by API: `(before, after)`, `after = Some(None)` deletes the record.
+pub(super) struct Records {
+    pub(super) changes: BTreeMap<ApiRef, (Option<Record>, Option<Option<Record>>)>,
+}
+
+/// Plans the record writes.
+pub(super) fn records(
+    observed: &Observed,
+    desired: &Desired,
+    claims: &Claims,
+    tree: &Tree,
+    held: &BTreeMap<ApiRef, String>,
+) -> Records {
+    let mut involved: BTreeSet<&ApiRef> = observed.records.keys().collect();
+    involved.extend(observed.apis.keys());
+    let mut changes = BTreeMap::new();
+    for api in involved {
+        let old = observed.records.get(api);
+        let in_scope = observed.apis.contains_key(api);
+        let intent = desired.get(api);
+        let claimed = match claims.assigned.get(api) {
+            Some(routes) => {
+                let mut c: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                for (path, verb) in routes.keys() {
+                    c.entry(path.clone()).or_default().insert(verb.clone());
+                }
+                c
+            }
+            None => claims.kept.get(api).cloned().unwrap_or_default(),
+        };
+        let created: BTreeSet<String> = tree
+            .needed_by
+            .get(api)
+            .map(|n| tree.made_after.intersection(n).cloned().collect())
+            .unwrap_or_default();
+        // An API in scope that asked for something publishes a status (and keeps a name, so
+        // its parameters can be found once it is gone); one held back by the quota too.
+        let publishes = in_scope
+            && (held.contains_key(api)
+                || intent.is_some_and(|i| !matches!(i.exposure, Exposure::NotExposed)));
+        // A deleted API has no intent: its record still knows where its parameters are.
+        let name = match intent {
+            Some(i) if in_scope => i.name.clone(),
+            _ => old.and_then(|r| r.name.clone()),
+        };
+        let new = Record {
+            name: if publishes || !in_scope { name } else { None },
+            claims: claimed,
+            created,
+        };
+        let keep = !new.is_empty()
+            && (publishes || !in_scope || !new.claims.is_empty() || !new.created.is_empty());
+        let old_or_empty = old.cloned().unwrap_or_default();
+        let widened = old_or_empty.union(&new);
+        let before = if widened == old_or_empty {
+            None
+        } else if keep {
+            Some(widened)
+        } else {
+            // Going away: widening only matters for what is about to be created.
+            let grow = Record {
+                name: old_or_empty.name.clone(),
+                ..widened
+            };
+            (grow != old_or_empty).then_some(grow)
+        };
+        let stored = before.as_ref().or(old);
+        let after = if keep {
+            (stored != Some(&new)).then_some(Some(new))
+        } else {
+            stored.is_some().then_some(None)
+        };
+        if before.is_some() || after.is_some() {
+            changes.insert(api.clone(), (before, after));
+        }
+    }
+    Records { changes }
+}

@@ -1,0 +1,475 @@
+//! The diff's scenarios and properties, on plain values.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+use super::model::applied;
+use super::*;
+use crate::ids::{AccountId, ApiId};
+use crate::routes::desired::tests::{cats, ctx, deployed};
+use crate::routes::desired::Context;
+use crate::routes::{paths, plan, Holder, LiveMethod, PrivateApi, PublicResource};
+
+fn public(paths: &[(&str, &str)]) -> Vec<PublicResource> {
+    let mut out = vec![PublicResource {
+        id: "root".into(),
+        path: "/".into(),
+        methods: BTreeMap::new(),
+    }];
+    for (path, verbs) in paths {
+        out.push(PublicResource {
+            id: format!("id{path}"),
+            path: path.to_string(),
+            methods: verbs
+                .split_whitespace()
+                .map(|v| (v.to_string(), LiveMethod { integration: None }))
+                .collect(),
+        });
+    }
+    out
+}
+
+fn observed_with(apis: Vec<PrivateApi>, public_paths: &[(&str, &str)]) -> Observed {
+    Observed {
+        public: public(public_paths),
+        apis: apis.into_iter().map(|a| (a.api.clone(), Some(a))).collect(),
+        ..Observed::default()
+    }
+}
+
+/// A second API like cats in another account, serving `paths` (each `GET`).
+fn api(account: &str, id: &str, paths: &[&str]) -> PrivateApi {
+    let mut a = cats(&[("expose", "true")]);
+    a.api = ApiRef {
+        account: AccountId::parse(account).unwrap(),
+        api: ApiId::parse(id).unwrap(),
+    };
+    a.name = format!("api-{id}");
+    let with_verbs: Vec<(&str, &str)> = paths.iter().map(|p| (*p, "GET")).collect();
+    a.deployed = Some(deployed(&with_verbs));
+    a
+}
+
+fn status_of(plan: &Plan, api: &PrivateApi) -> Option<Status> {
+    plan.apis.get(&api.api).and_then(|g| g.status.clone())
+}
+
+mod given_the_seed_cats_api_and_a_hand_made_health {
+    use super::*;
+
+    #[test]
+    fn when_first_reconciled_then_writes_are_the_floor_parents_first() {
+        // GIVEN
+        let observed = observed_with(
+            vec![cats(&[("expose", "true"), ("expose:paths", "/cats")])],
+            &[("/health", "GET")],
+        );
+        // WHEN
+        let plan = plan(&observed, &ctx());
+        // THEN 2 resources, 2 methods (each with its integration), 1 deployment
+        assert_eq!(
+            plan.creates().collect::<Vec<_>>(),
+            vec!["/cats", "/cats/{id}"]
+        );
+        assert_eq!(plan.put_methods().count(), 2);
+        assert!(plan.deploy && plan.owe_deployment);
+        assert!(plan.delete_methods.is_empty() && plan.delete_resources.is_empty());
+        let group = plan.apis.values().next().unwrap();
+        assert_eq!(group.status, Some(Status::exposed()));
+        // AND the registry is widened before, with nothing left to narrow after
+        assert!(group.record_before.is_some());
+        assert!(group.record_after.is_none(), "{:?}", group.record_after);
+        // AND a second diff of the result is a no-op
+        let again = crate::routes::plan(&applied(&observed, &plan), &ctx());
+        assert!(again.is_noop(), "{again:?}");
+    }
+
+    #[test]
+    fn when_un_exposed_then_only_its_routes_go_and_health_stays() {
+        let observed = observed_with(
+            vec![cats(&[("expose", "true"), ("expose:paths", "/cats")])],
+            &[("/health", "GET")],
+        );
+        let exposed = applied(&observed, &plan(&observed, &ctx()));
+        let mut gone = exposed.clone();
+        for api in gone.apis.values_mut().flatten() {
+            api.tags.remove("expose");
+        }
+        let plan = plan(&gone, &ctx());
+        assert_eq!(plan.delete_resources, vec!["/cats/{id}", "/cats"]);
+        assert!(
+            plan.delete_methods.is_empty(),
+            "deleting the resource deletes its methods"
+        );
+        assert!(plan.deploy);
+        let after = applied(&gone, &plan);
+        let paths: Vec<&str> = after.public.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, vec!["/", "/health"]);
+        assert!(after.records.is_empty());
+    }
+}
+
+#[test]
+fn a_frontdoor_parent_with_a_hand_made_child_is_kept() {
+    // GIVEN cats exposed, then someone hand-adds /cats/special
+    let observed = observed_with(
+        vec![cats(&[("expose", "true"), ("expose:paths", "/cats")])],
+        &[],
+    );
+    let mut exposed = applied(&observed, &plan(&observed, &ctx()));
+    exposed
+        .public
+        .extend(public(&[("/cats/special", "POST")]).into_iter().skip(1));
+    // WHEN cats is un-exposed
+    for api in exposed.apis.values_mut().flatten() {
+        api.tags.remove("expose");
+    }
+    let plan = plan(&exposed, &ctx());
+    // THEN /cats loses its method but stays (a hand-made child), /cats/{id} goes
+    assert_eq!(plan.delete_resources, vec!["/cats/{id}"]);
+    assert!(plan
+        .delete_methods
+        .contains(&("/cats".to_string(), "GET".to_string())));
+    let after = applied(&exposed, &plan);
+    assert!(after.public.iter().any(|r| r.path == "/cats/special"));
+    // AND the parent stays recorded as frontdoor's, so it can go once the child does
+    assert!(crate::routes::plan(&after, &ctx()).is_noop());
+}
+
+#[test]
+fn a_deployment_owed_is_paid_even_with_nothing_else_to_do() {
+    let mut observed = observed_with(vec![], &[]);
+    observed.deployment_owed = true;
+    let plan = plan(&observed, &ctx());
+    assert!(plan.deploy && !plan.owe_deployment);
+    assert!(!plan.touches_public_api());
+}
+
+mod sibling_variables {
+    use super::*;
+
+    #[test]
+    fn a_newcomer_beside_another_apis_variable_is_a_conflict_and_keeps_its_other_paths() {
+        // GIVEN B owns /items/{id}; C wants /items/{itemId} and /things
+        let b = api("222222222222", "bbbbbbbbbb", &["/items/{id}"]);
+        let c = api(
+            "333333333333",
+            "cccccccccc",
+            &["/items/{itemId}", "/things"],
+        );
+        let first = observed_with(vec![b.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        // WHEN
+        let plan = plan(&world, &ctx());
+        // THEN C gets a sibling conflict before any write, and /things
+        assert_eq!(
+            status_of(&plan, &c),
+            Some(Status::Conflict {
+                path: "/items/{itemId}".into(),
+                with: Holder::Sibling("/items/{id}".into()),
+            })
+        );
+        let creates: Vec<&String> = plan.creates().collect();
+        assert_eq!(creates, vec!["/things"]);
+        assert_eq!(status_of(&plan, &b), Some(Status::exposed()));
+    }
+
+    #[test]
+    fn a_variable_renamed_inside_one_api_is_deleted_before_its_sibling_is_made() {
+        let before = api("222222222222", "bbbbbbbbbb", &["/items/{id}"]);
+        let first = observed_with(vec![before.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        let renamed = api("222222222222", "bbbbbbbbbb", &["/items/{itemId}"]);
+        world
+            .apis
+            .insert(renamed.api.clone(), Some(renamed.clone()));
+        let plan = plan(&world, &ctx());
+        assert_eq!(status_of(&plan, &renamed), Some(Status::exposed()));
+        assert_eq!(plan.delete_resources, vec!["/items/{id}"]);
+        assert_eq!(plan.creates().collect::<Vec<_>>(), vec!["/items/{itemId}"]);
+    }
+
+    #[test]
+    fn a_hand_made_variable_blocks_a_different_one() {
+        let c = api("333333333333", "cccccccccc", &["/items/{itemId}"]);
+        let world = observed_with(vec![c.clone()], &[("/items", ""), ("/items/{sku}", "GET")]);
+        let plan = plan(&world, &ctx());
+        assert_eq!(
+            status_of(&plan, &c),
+            Some(Status::Conflict {
+                path: "/items/{itemId}".into(),
+                with: Holder::Sibling("/items/{sku}".into()),
+            })
+        );
+        assert!(plan.creates().next().is_none());
+    }
+}
+
+mod quota {
+    use super::*;
+
+    fn small(quota: usize) -> Context {
+        Context {
+            resource_quota: quota,
+            ..ctx()
+        }
+    }
+
+    #[test]
+    fn an_api_that_would_pass_the_quota_is_refused_whole_and_the_others_converge() {
+        // GIVEN a quota of 5 (root + 4), B needs 2 resources and C needs 3
+        let b = api("222222222222", "bbbbbbbbbb", &["/b/{id}"]);
+        let c = api("333333333333", "cccccccccc", &["/c/x/y"]);
+        let world = observed_with(vec![b.clone(), c.clone()], &[]);
+        // WHEN
+        let plan = plan(&world, &small(5));
+        // THEN B fits, C is refused before any write, naming the quota
+        assert_eq!(status_of(&plan, &b), Some(Status::exposed()));
+        match status_of(&plan, &c) {
+            Some(Status::Refused(why)) => assert!(why.contains("quota"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(plan.creates().count(), 2);
+        assert!(plan.apis[&c.api].creates.is_empty());
+        // (its record keeps only its name, so its status can be removed once it leaves)
+        let record = plan.apis[&c.api].record_before.clone().unwrap_or_default();
+        assert!(
+            record.claims.is_empty() && record.created.is_empty(),
+            "{record:?}"
+        );
+        // AND a second plan writes nothing
+        let again = crate::routes::plan(&applied(&world, &plan), &small(5));
+        assert!(again.is_noop(), "{again:?}");
+    }
+
+    #[test]
+    fn an_exposed_api_that_grows_past_the_quota_keeps_what_it_had() {
+        let b = api("222222222222", "bbbbbbbbbb", &["/b"]);
+        let first = observed_with(vec![b.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &small(3)));
+        let grown = api("222222222222", "bbbbbbbbbb", &["/b", "/b/x", "/b/y"]);
+        world.apis.insert(grown.api.clone(), Some(grown.clone()));
+        let plan = plan(&world, &small(3));
+        assert!(matches!(status_of(&plan, &grown), Some(Status::Refused(_))));
+        assert!(!plan.touches_public_api(), "{plan:?}");
+        let group = &plan.apis[&grown.api];
+        assert!(group.record_before.is_none() && group.record_after.is_none());
+        assert!(group.parameters_delete.is_empty());
+    }
+}
+
+#[test]
+fn an_unreachable_accounts_apis_are_left_exactly_as_they_are() {
+    // GIVEN cats exposed
+    let first = observed_with(vec![cats(&[("expose", "true")])], &[]);
+    let mut world = applied(&first, &plan(&first, &ctx()));
+    // WHEN its account cannot be read (observe leaves its APIs out of scope)
+    world.apis.clear();
+    world.unreachable.insert(
+        AccountId::parse("222222222222").unwrap(),
+        "AccessDenied".into(),
+    );
+    // THEN nothing of it is written
+    let plan = plan(&world, &ctx());
+    assert!(plan.is_noop(), "{plan:?}");
+    assert_eq!(plan.accounts_skipped, 1);
+}
+
+// --- properties ---------------------------------------------------------------------
+
+const UNIVERSE: [&str; 7] = [
+    "/a",
+    "/a/{id}",
+    "/a/{id}/x",
+    "/a/{key}",
+    "/b",
+    "/b/{proxy+}",
+    "/c",
+];
+
+fn private_api(n: u8) -> impl Strategy<Value = PrivateApi> {
+    (
+        proptest::sample::subsequence(UNIVERSE.to_vec(), 0..=4),
+        any::<bool>(),
+        proptest::option::of(proptest::sample::select(vec!["/a", "/b", "/c"])),
+        proptest::option::of(proptest::sample::select(vec!["/v1", "/v2"])),
+    )
+        .prop_map(move |(mut paths, exposed, selected, prefix)| {
+            // One private API cannot hold two variables under one parent either.
+            if paths.iter().any(|p| p.starts_with("/a/{id}")) {
+                paths.retain(|p| !p.starts_with("/a/{key}"));
+            }
+            let account = if n.is_multiple_of(2) {
+                "222222222222"
+            } else {
+                "333333333333"
+            };
+            let mut api = api(account, &format!("api{n:07}"), &paths);
+            api.tags.clear();
+            if exposed {
+                api.tags.insert("expose".into(), "true".into());
+            }
+            if let Some(s) = selected.filter(|s| paths.iter().any(|p| paths::is_within(p, s))) {
+                api.tags.insert("expose:paths".into(), s.into());
+            }
+            if let Some(p) = prefix {
+                api.tags.insert("expose:prefix".into(), p.into());
+            }
+            api
+        })
+}
+
+fn world() -> impl Strategy<Value = (Observed, Vec<Option<PrivateApi>>, bool, usize)> {
+    (
+        private_api(1),
+        private_api(2),
+        private_api(3),
+        proptest::sample::subsequence(
+            vec!["/a", "/health", "/v1/hand", "/a/{id}/special", "/b"],
+            0..=3,
+        ),
+        proptest::collection::vec(proptest::option::weighted(0.8, private_api(9)), 3),
+        any::<bool>(),
+        6usize..40,
+    )
+        .prop_map(|(a, b, c, hand, later, drift, quota)| {
+            // Hand-made routes, with their parents as bare resources.
+            let mut bare: Vec<String> = hand.iter().flat_map(|p| paths::ancestors(p)).collect();
+            bare.retain(|p| !hand.contains(&p.as_str()));
+            bare.sort();
+            bare.dedup();
+            let mut routes: Vec<(&str, &str)> = hand.iter().map(|p| (*p, "GET")).collect();
+            routes.extend(bare.iter().map(|p| (p.as_str(), "")));
+            (observed_with(vec![a, b, c], &routes), later, drift, quota)
+        })
+}
+
+fn check_plan(observed: &Observed, plan: &Plan, ctx: &Context) -> Result<Observed, TestCaseError> {
+    let claimed = observed.claimed_methods();
+    let made = observed.created_resources();
+    let live: BTreeSet<&str> = observed.public.iter().map(|r| r.path.as_str()).collect();
+    // Never touches what it does not own: deletes and rewrites only claimed methods.
+    for key in plan
+        .delete_methods
+        .iter()
+        .chain(plan.put_integrations().map(|(k, _)| k))
+    {
+        prop_assert!(claimed.contains(key), "touches unowned {key:?}");
+    }
+    for r in &observed.public {
+        for verb in r.methods.keys() {
+            let key = (r.path.clone(), verb.clone());
+            if !claimed.contains(&key) {
+                prop_assert!(
+                    !plan.delete_resources.contains(&r.path),
+                    "deletes hand-made {}",
+                    r.path
+                );
+            }
+        }
+    }
+    for path in &plan.delete_resources {
+        prop_assert!(
+            made.contains(path),
+            "deletes a resource it did not make: {path}"
+        );
+    }
+    // Parents before children; children before parents on delete.
+    let creates: Vec<&String> = plan.creates().collect();
+    for (i, path) in creates.iter().enumerate() {
+        let (parent, _) = paths::split_last(path);
+        prop_assert!(live.contains(parent) || creates[..i].iter().any(|p| *p == parent));
+    }
+    // Never two variables under one parent, never past the quota.
+    let after = applied(observed, plan);
+    let remaining: BTreeSet<&str> = after.public.iter().map(|r| r.path.as_str()).collect();
+    for r in &after.public {
+        if r.path != "/" {
+            let (parent, part) = paths::split_last(&r.path);
+            prop_assert!(remaining.contains(parent), "orphan {}", r.path);
+            if paths::is_variable(part) {
+                let siblings = remaining
+                    .iter()
+                    .filter(|p| {
+                        let (pp, pt) = paths::split_last(p);
+                        pp == parent && paths::is_variable(pt)
+                    })
+                    .count();
+                prop_assert_eq!(siblings, 1, "variable siblings under {}", parent);
+            }
+        }
+    }
+    prop_assert!(
+        after.public.len() <= ctx.resource_quota.max(observed.public.len()),
+        "{} resources past the quota {}",
+        after.public.len(),
+        ctx.resource_quota
+    );
+    // Every route the plan wants is live with its integration.
+    for group in plan.apis.values() {
+        for ((path, verb), want) in &group.routes {
+            let got = after
+                .public
+                .iter()
+                .find(|r| &r.path == path)
+                .and_then(|r| r.methods.get(verb))
+                .and_then(|m| m.integration.as_ref());
+            prop_assert_eq!(got, Some(want), "{} {}", verb, path);
+        }
+    }
+    // Deploys exactly when the public API changed or a deployment was owed.
+    prop_assert_eq!(
+        plan.deploy,
+        plan.touches_public_api() || observed.deployment_owed
+    );
+    // Converges in one apply.
+    let again = crate::routes::plan(&after, ctx);
+    prop_assert!(again.is_noop(), "second plan {:?}", again);
+    Ok(after)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 500,
+        rng_seed: RngSeed::Fixed(11),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_plan_over_two_reconciles_is_safe_and_converges(
+        (observed, later, drift, quota) in world()
+    ) {
+        let ctx = Context { resource_quota: quota, ..ctx() };
+        // First reconcile from a fresh front door.
+        let first = plan(&observed, &ctx);
+        let mut state = check_plan(&observed, &first, &ctx)?;
+        // Someone edits one of frontdoor's integrations by hand.
+        if drift {
+            let owned = state.records.values().flat_map(|r| r.claims.iter()).next();
+            if let Some((path, verbs)) = owned.map(|(p, v)| (p.clone(), v.clone())) {
+                let r = state.public.iter_mut().find(|r| r.path == path);
+                if let Some(m) =
+                    r.and_then(|r| verbs.iter().next().and_then(|v| r.methods.get_mut(v)))
+                {
+                    m.integration = None;
+                }
+            }
+        }
+        // Then the APIs change (some deleted, some re-shaped), and it reconciles again.
+        let ids: Vec<_> = state.apis.keys().cloned().collect();
+        for (id, next) in ids.iter().zip(later) {
+            let next = next.map(|mut a| {
+                a.api = id.clone();
+                a.name = format!("api-{}", id.api);
+                a
+            });
+            state.apis.insert(id.clone(), next);
+        }
+        let second = plan(&state, &ctx);
+        check_plan(&state, &second, &ctx)?;
+    }
+}

@@ -1,0 +1,157 @@
+//! An API's status: a fixed vocabulary (DESIGN.md "Contract"), published in SSM as text and
+//! counted in metrics by kind. Code compares kinds, never the text.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::ids::ApiRef;
+
+/// What became of one API in a reconcile.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Its routes are live; `skipped` names methods that cannot be proxied
+    /// (`POST /cats (AWS_IAM)`).
+    Exposed {
+        /// Methods left out, each `VERB /path (why)`.
+        skipped: Vec<String>,
+    },
+    /// Its routes are written but AWS refused the deployment; the deployment stays owed.
+    PendingDeployment(String),
+    /// Nothing new of it is routed, and why.
+    Refused(String),
+    /// A public path it wants stays with someone else; its other paths are routed.
+    Conflict {
+        /// The path it does not get.
+        path: String,
+        /// Who or what holds it.
+        with: Holder,
+    },
+}
+
+/// What keeps a path from an API.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Holder {
+    /// Another exposed API owns it.
+    Api(ApiRef),
+    /// A route frontdoor did not make.
+    HandMade,
+    /// A variable sibling (`/items/{id}` beside `/items/{itemId}`): API Gateway allows one
+    /// variable path part per parent.
+    Sibling(String),
+}
+
+/// The kind of a [`Status`], for metrics and counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatusKind {
+    /// [`Status::Exposed`].
+    Exposed,
+    /// [`Status::PendingDeployment`].
+    PendingDeployment,
+    /// [`Status::Refused`].
+    Refused,
+    /// [`Status::Conflict`].
+    Conflict,
+}
+
+/// How a pending status starts when published; the only text the code reads back (a run
+/// that deploys turns every such API back to its computed status).
+pub const PENDING_PREFIX: &str = "pending deployment: ";
+
+impl Status {
+    /// Exposed with nothing skipped.
+    pub fn exposed() -> Self {
+        Status::Exposed {
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> StatusKind {
+        match self {
+            Status::Exposed { .. } => StatusKind::Exposed,
+            Status::PendingDeployment(_) => StatusKind::PendingDeployment,
+            Status::Refused(_) => StatusKind::Refused,
+            Status::Conflict { .. } => StatusKind::Conflict,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Exposed { skipped } if skipped.is_empty() => f.write_str("exposed"),
+            Status::Exposed { skipped } => write!(f, "exposed; skipped: {}", skipped.join(", ")),
+            Status::PendingDeployment(why) => write!(f, "{PENDING_PREFIX}{why}"),
+            Status::Refused(reason) => write!(f, "refused: {reason}"),
+            Status::Conflict { path, with } => match with {
+                Holder::Api(api) => write!(f, "conflict: {path} owned by {api}"),
+                Holder::HandMade => write!(f, "conflict: {path} owned by a hand-made route"),
+                Holder::Sibling(sibling) => write!(f, "conflict: {path} beside {sibling}"),
+            },
+        }
+    }
+}
+
+/// Published and reported as its text.
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, ApiId};
+
+    #[test]
+    fn texts_follow_the_contract() {
+        let api = ApiRef {
+            account: AccountId::parse("222222222222").unwrap(),
+            api: ApiId::parse("abcdef0123").unwrap(),
+        };
+        let cases = [
+            (Status::exposed(), "exposed"),
+            (
+                Status::Exposed {
+                    skipped: vec!["POST /cats (AWS_IAM)".into()],
+                },
+                "exposed; skipped: POST /cats (AWS_IAM)",
+            ),
+            (
+                Status::PendingDeployment("No integration defined for method".into()),
+                "pending deployment: No integration defined for method",
+            ),
+            (Status::Refused("why".into()), "refused: why"),
+            (
+                Status::Conflict {
+                    path: "/x".into(),
+                    with: Holder::Api(api),
+                },
+                "conflict: /x owned by 222222222222/abcdef0123",
+            ),
+            (
+                Status::Conflict {
+                    path: "/x".into(),
+                    with: Holder::HandMade,
+                },
+                "conflict: /x owned by a hand-made route",
+            ),
+            (
+                Status::Conflict {
+                    path: "/items/{itemId}".into(),
+                    with: Holder::Sibling("/items/{id}".into()),
+                },
+                "conflict: /items/{itemId} beside /items/{id}",
+            ),
+        ];
+        for (status, text) in cases {
+            assert_eq!(status.to_string(), text);
+            assert_eq!(
+                serde_json::to_value(&status).unwrap(),
+                serde_json::json!(text)
+            );
+        }
+    }
+}
