@@ -56,6 +56,11 @@ pub fn deployment_owed_parameter(prefix: &SsmPrefix) -> String {
     prefix.join("registry/deployment-owed")
 }
 
+/// The resource quota AWS enforced below the configured one (route sync's `LearnedQuota`).
+pub fn learned_quota_parameter(prefix: &SsmPrefix) -> String {
+    prefix.join("registry/resource-quota")
+}
+
 /// Reads `{account}/{api-id}` back from the name of a record or of one of its parts
 /// (`{account}/{api-id}/g{generation}-{index}`).
 pub fn api_of_parameter(prefix: &SsmPrefix, name: &str) -> Option<ApiRef> {

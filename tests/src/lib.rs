@@ -105,6 +105,27 @@ impl Emulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Changes the launcher's settings (tests/README.md, "Control endpoint"), e.g.
+    /// `{"resource_quota": 8}` or `{"deny_assume_role": ["333333333333"]}`.
+    pub fn settings(&self, body: &Value) {
+        use std::io::{Read, Write};
+        let body = body.to_string();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(START_TIMEOUT)).unwrap();
+        write!(
+            stream,
+            "POST /_frontdoor/settings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "settings {body}: {answer}"
+        );
+    }
+
     /// An `SdkConfig` for the hub account, with frontdoor's own retry and timeout settings.
     pub async fn sdk_config(&self) -> SdkConfig {
         sdk_config_at(&self.endpoint_url()).await

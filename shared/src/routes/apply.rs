@@ -15,10 +15,11 @@ use aws_sdk_apigateway::error::ProvideErrorMetadata;
 use aws_sdk_apigateway::types::{ConnectionType, IntegrationType};
 use tracing::warn;
 
+use super::diff::tree::quota_refusal;
 use super::diff::{ApiPlan, Plan, RouteKey};
 use super::observe::resources;
 use super::status::PENDING_PREFIX;
-use super::{paths, Integration, Observed, Record, Status};
+use super::{paths, Integration, LearnedQuota, Observed, Record, Status};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
@@ -238,7 +239,19 @@ async fn write_group(
     };
     let reason = match &error {
         Error::Aws { code, message, .. } if crate::error::is_quota_message(code, message) => {
-            format!("the public API's resource quota is full: AWS answered {code}: {message}")
+            // AWS's quota is below the configured one: remember it, so the next runs refuse
+            // before writing (and say the same thing).
+            let learned = LearnedQuota {
+                enforced: ids.len(),
+                configured: app.config.resource_quota,
+            };
+            registry::store(
+                &app.clients.ssm,
+                &registry::learned_quota_parameter(&app.config.ssm_prefix),
+                &Some(learned),
+            )
+            .await?;
+            quota_refusal(learned.enforced.min(learned.configured))
         }
         Error::Aws {
             op, code, message, ..
@@ -372,6 +385,10 @@ async fn undo(
 /// integrations this run rewrote for it (those stay written, so they stay claimed).
 fn undone_record(old: Option<&Record>, group: &ApiPlan) -> Option<Record> {
     let mut record = old.cloned().unwrap_or_default();
+    // Its status is published: the name stays recorded so it can be removed once it leaves.
+    if record.name.is_none() {
+        record.name = group.record_before.as_ref().and_then(|r| r.name.clone());
+    }
     for (path, verb) in group.put_integrations.keys() {
         record
             .claims

@@ -194,12 +194,33 @@ pub struct Observed {
     pub parameters: BTreeMap<String, String>,
     /// A previous run wrote to the public API and did not deploy.
     pub deployment_owed: bool,
+    /// The resource quota AWS enforced (`LimitExceededException`) while frontdoor was
+    /// configured with a larger one, and that configured value.
+    pub learned_quota: Option<LearnedQuota>,
     /// Spoke accounts that could not be read this run (role not assumable, reads denied),
     /// and why: their APIs are left exactly as they are.
     pub unreachable: BTreeMap<AccountId, String>,
 }
 
+/// A resource quota AWS enforced below the configured one. It holds while the configuration
+/// says what it said then: an operator who has the quota raised configures the new value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnedQuota {
+    /// Resources the public API held when AWS refused one more.
+    pub enforced: usize,
+    /// `FRONTDOOR_RESOURCE_QUOTA` at that time.
+    pub configured: usize,
+}
+
 impl Observed {
+    /// The quota to plan with: the configured one, or what AWS enforced below it.
+    pub fn resource_quota(&self, configured: usize) -> usize {
+        match self.learned_quota {
+            Some(l) if l.configured == configured => l.enforced.min(configured),
+            _ => configured,
+        }
+    }
+
     /// Every `(path, verb)` some registry record claims: the methods frontdoor owns.
     pub fn claimed_methods(&self) -> BTreeSet<(String, String)> {
         self.records

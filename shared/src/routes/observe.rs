@@ -15,7 +15,8 @@ use aws_sdk_apigateway::types::Resource;
 
 use super::desired::{chosen_stage, published_name, TAG_EXPOSE};
 use super::{
-    Integration, LiveMethod, Observed, PrivateApi, PrivateResource, PublicResource, Record, Scope,
+    Integration, LearnedQuota, LiveMethod, Observed, PrivateApi, PrivateResource, PublicResource,
+    Record, Scope,
 };
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
@@ -41,6 +42,11 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     )
     .await?
     .is_some();
+    let learned_quota = registry::load::<Option<LearnedQuota>>(
+        &app.clients.ssm,
+        &registry::learned_quota_parameter(&config.ssm_prefix),
+    )
+    .await?;
 
     // Which accounts to read, and which of their APIs.
     let mut wanted: BTreeMap<&AccountId, BTreeSet<&ApiRef>> = BTreeMap::new();
@@ -91,6 +97,7 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
         apis,
         parameters,
         deployment_owed: owed,
+        learned_quota,
         unreachable,
     })
 }

@@ -20,7 +20,7 @@ mod parameters;
 mod records;
 #[cfg(test)]
 mod tests;
-mod tree;
+pub(crate) mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -186,10 +186,11 @@ impl Plan {
 /// (refused, keeping what it had) and the plan is made again without it; each round holds
 /// back at least one more API, so this ends.
 pub fn diff(observed: &Observed, desired: &Desired, ctx: &Context) -> Plan {
+    let quota = observed.resource_quota(ctx.resource_quota);
     let mut held: BTreeMap<ApiRef, String> = BTreeMap::new();
     let mut plan = compose(observed, desired, ctx, &held);
     for _ in 0..observed.apis.len() {
-        let over = tree::over_quota(observed, &plan, ctx.resource_quota);
+        let over = tree::over_quota(observed, &plan, quota);
         if over.is_empty() {
             break;
         }
@@ -204,7 +205,7 @@ pub fn diff(observed: &Observed, desired: &Desired, ctx: &Context) -> Plan {
         let mut trial = held.clone();
         trial.remove(&api);
         let retry = compose(observed, desired, ctx, &trial);
-        if tree::over_quota(observed, &retry, ctx.resource_quota).is_empty() {
+        if tree::over_quota(observed, &retry, quota).is_empty() {
             held = trial;
             plan = retry;
         }

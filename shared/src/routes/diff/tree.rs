@@ -178,17 +178,20 @@ pub(super) fn over_quota(
     for (api, group) in &plan.apis {
         let more = group.creates.len();
         if count + more > quota {
-            over.insert(
-                api.clone(),
-                // Stable text: the status must not change while nothing else does.
-                format!(
-                    "the public API's resource quota ({quota}) has no room for the new \
-                     resources its routes need; what it already had stays"
-                ),
-            );
+            over.insert(api.clone(), quota_refusal(quota));
         } else {
             count += more;
         }
     }
     over
+}
+
+/// Why an API is refused for the quota. Stable text (no counts that move with other APIs):
+/// the status must not change while nothing else does, and a refusal AWS gave at apply
+/// time reads the same as one the diff foresaw.
+pub(crate) fn quota_refusal(quota: usize) -> String {
+    format!(
+        "the public API's resource quota ({quota}) has no room for the new resources its \
+         routes need; what it already had stays"
+    )
 }
