@@ -392,3 +392,82 @@ async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
     }
     println!("crash: route sync of {n} writes cut after k in {ks:?}: all converged, registry never behind");
 }
+
+/// An API of 200 routes (100 resources with GET and POST) in spoke B, deployed, exposed.
+async fn with_many_routes(w: &World) -> String {
+    use frontdoor_tests::pets::{add_resource, deploy, private_api, seed_policy};
+    let policy = seed_policy(&w.pets.hub.vpce_id);
+    let paths: Vec<String> = (0..100).map(|i| format!("/many/item-{i:03}")).collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let api = private_api(
+        &w.pets.b,
+        "many",
+        aws_sdk_apigateway::types::EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &refs,
+    )
+    .await;
+    for p in &paths {
+        add_resource(&w.pets.b, &api, p, "POST").await;
+    }
+    deploy(&w.pets.b, &api).await;
+    api
+}
+
+#[tokio::test]
+async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
+    // The fault-free first sweep of the seed plus a 200-route API: its record is split over
+    // several parameters, widened before and narrowed after (tests/README.md).
+    let n = {
+        let w = world().await;
+        with_many_routes(&w).await;
+        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), 0, 0.0);
+        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        proxy.log().iter().filter(|x| x.write).count()
+    };
+    // The widening at the start, the middle, and the narrowing at the end.
+    let ks: Vec<usize> = if full() {
+        (0..n).step_by(7).chain(n.saturating_sub(12)..n).collect()
+    } else {
+        [0, 2, n / 2, n - 5, n - 2]
+            .into_iter()
+            .filter(|k| *k < n)
+            .collect()
+    };
+    for &k in &ks {
+        // GIVEN a run that dies after k writes
+        let w = world().await;
+        let api = with_many_routes(&w).await;
+        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), k as u64, 0.0);
+        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
+        proxy.crash_after_writes(Some(k));
+        let crashed = route_sync_payload(&routes, &event("schedule.json", "")).await;
+        assert!(crashed.is_err(), "k={k}: {crashed:?}");
+        // THEN every public method and resource frontdoor made is in the registry
+        w.assert_registry_covers(&format!("200 routes, k={k} after the crash"))
+            .await;
+        // WHEN the next run comes, THEN the API is routed whole and a further run writes
+        // nothing
+        proxy.crash_after_writes(None);
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        let live = w.pets.public_routes().await;
+        let many = live.values().filter(|uri| uri.contains(&api)).count();
+        assert_eq!(many, 200, "k={k}");
+        let before = routes.clients.calls.snapshot();
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        assert_eq!(
+            routes.clients.calls.snapshot().since(&before).writes(),
+            0,
+            "k={k}"
+        );
+    }
+    println!("crash: a 200-route API's sweep of {n} writes cut after k in {ks:?}: all converged, registry never behind");
+}
