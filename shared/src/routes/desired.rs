@@ -153,7 +153,15 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
             "the API disables its default execute-api endpoint, which the route calls".into(),
         );
     }
-    policy::check(api.policy.as_deref(), &ctx.hub_endpoint)?;
+    policy::check(
+        api.policy.as_deref(),
+        &policy::Target {
+            hub: &ctx.hub_endpoint,
+            region: &ctx.region,
+            account: api.api.account.as_str(),
+            api_id: api.api.api.as_str(),
+        },
+    )?;
     let stage = chosen_stage(api)?;
     let Some(deployed) = &api.deployed else {
         return Err(format!("the deployment of stage {stage} cannot be read"));
