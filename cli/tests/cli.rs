@@ -49,10 +49,11 @@ async fn plan_writes_nothing_apply_converges_status_shows_it() {
     // WHEN planned
     let (ok, plan, text) = frontdoor(&emulator, &pets, &["plan", "--json"]);
     assert!(ok, "{text}");
-    // THEN it is the very plan the Lambdas would apply, and nothing was written
+    // THEN it is the very plan the Lambdas would apply (grouped by API, parents first),
+    // and nothing was written
     assert_eq!(
         strings(&plan["route_plan"]["create_resources"]),
-        vec!["/cats", "/dogs", "/cats/{id}"]
+        vec!["/cats", "/cats/{id}", "/dogs"]
     );
     assert_eq!(strings(&plan["target_plan"]["register"]).len(), 2);
     assert!(pets.published().await.is_empty());

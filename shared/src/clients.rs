@@ -186,6 +186,9 @@ pub struct App<C> {
     pub config: C,
     /// The hub's clients.
     pub clients: Clients,
+    /// The hub account the function runs in, when known without an invocation (tests, the
+    /// CLI); a Lambda invocation names it in its function ARN.
+    pub own_account: Option<AccountId>,
 }
 
 impl<C> App<C> {
@@ -194,6 +197,15 @@ impl<C> App<C> {
         Self {
             config,
             clients: Clients::new(sdk),
+            own_account: None,
+        }
+    }
+
+    /// The same, running in `account`.
+    pub fn in_account(self, account: AccountId) -> Self {
+        Self {
+            own_account: Some(account),
+            ..self
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::clients::App;
 use crate::config::{RouteSyncConfig, TargetSyncConfig};
 use crate::error::Result;
 use crate::events::{self, TargetWake};
+use crate::ids::AccountId;
 use crate::metrics::{self, Metric, Unit};
 use crate::routes::{self, StatusKind};
 use crate::targets::{self, Report};
@@ -46,7 +47,8 @@ pub async fn target_sync(
     let started = Instant::now();
     // Boxed: the SDK futures nest deep enough to overflow the compiler's layout depth
     // when the runtime wraps them again.
-    let outcome = settle(Box::pin(target_sync_payload(app, &event.payload)).await);
+    let own = account_of_function(&event.context.invoked_function_arn);
+    let outcome = settle(Box::pin(target_sync_from(app, &event.payload, own.as_ref())).await);
     let mut out = vec![duration(started)];
     match &outcome {
         Ok(Outcome::Reconciled(r)) => out.extend([
@@ -79,7 +81,15 @@ pub async fn target_sync_payload(
     app: &App<TargetSyncConfig>,
     payload: &Value,
 ) -> Result<Outcome<Report>> {
-    match events::target_wake(payload, &app.config.vpc_endpoint_id)? {
+    target_sync_from(app, payload, app.own_account.as_ref()).await
+}
+
+async fn target_sync_from(
+    app: &App<TargetSyncConfig>,
+    payload: &Value,
+    own: Option<&AccountId>,
+) -> Result<Outcome<Report>> {
+    match events::target_wake(payload, &app.config.vpc_endpoint_id, own)? {
         TargetWake::Ignore { reason } => {
             info!(reason = %reason, "event needs no work");
             Ok(Outcome::Ignored { reason })
@@ -96,7 +106,8 @@ pub async fn route_sync(
     event: LambdaEvent<Value>,
 ) -> Result<Outcome<routes::Report>> {
     let started = Instant::now();
-    let lag = events::route_batch(&event.payload, &app.config.allowed_accounts)
+    let own = account_of_function(&event.context.invoked_function_arn);
+    let lag = events::route_batch(&event.payload, &app.config.allowed_accounts, own.as_ref())
         .oldest_event_ms
         .map(|t| {
             let now = SystemTime::now()
@@ -109,7 +120,7 @@ pub async fn route_sync(
                 unit: Unit::Seconds,
             }
         });
-    let outcome = settle(Box::pin(route_sync_payload(app, &event.payload)).await);
+    let outcome = settle(Box::pin(route_sync_from(app, &event.payload, own.as_ref())).await);
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
     match &outcome {
         Ok(Outcome::Reconciled(r)) => {
@@ -142,7 +153,20 @@ pub async fn route_sync_payload(
     app: &App<RouteSyncConfig>,
     payload: &Value,
 ) -> Result<Outcome<routes::Report>> {
-    let batch = events::route_batch(payload, &app.config.allowed_accounts);
+    route_sync_from(app, payload, app.own_account.as_ref()).await
+}
+
+/// The account of `arn:aws:lambda:{region}:{account}:function:{name}`.
+fn account_of_function(arn: &str) -> Option<AccountId> {
+    AccountId::parse(arn.split(':').nth(4)?).ok()
+}
+
+async fn route_sync_from(
+    app: &App<RouteSyncConfig>,
+    payload: &Value,
+    own: Option<&AccountId>,
+) -> Result<Outcome<routes::Report>> {
+    let batch = events::route_batch(payload, &app.config.allowed_accounts, own);
     for reason in &batch.refused {
         warn!(reason = %reason, "event refused");
     }

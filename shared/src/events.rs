@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ApiId, ApiRef, VpceId};
-use crate::routes::Scope;
+use crate::routes::{paths, Scope};
 
 /// CloudTrail calls that can change which ENIs (and so which IPs) an endpoint has.
 pub const ENDPOINT_CHANGE_CALLS: [&str; 3] = [
@@ -54,20 +54,47 @@ pub enum TargetWake {
 /// Decides what a `target-sync` event means for the configured endpoint.
 ///
 /// Errors are [`Error::BadEvent`]: permanent, the same bytes never parse.
-pub fn target_wake(payload: &Value, endpoint: &VpceId) -> Result<TargetWake> {
+///
+/// A Scheduled Event counts only from `own`, the function's own account.
+pub fn target_wake(
+    payload: &Value,
+    endpoint: &VpceId,
+    own: Option<&AccountId>,
+) -> Result<TargetWake> {
     let event: EventBridgeEvent<Value> =
         serde_json::from_value(payload.clone()).map_err(|e| Error::BadEvent {
             reason: format!("not an EventBridge event: {e}"),
             source: Some(e),
         })?;
     match (event.source.as_str(), event.detail_type.as_str()) {
-        ("aws.events", SCHEDULED) => Ok(TargetWake::Reconcile(Trigger::Sweep)),
+        ("aws.events", SCHEDULED) if scheduled_by(&event, own) => {
+            Ok(TargetWake::Reconcile(Trigger::Sweep))
+        }
+        ("aws.events", SCHEDULED) => Ok(TargetWake::Ignore {
+            reason: foreign_schedule(&event),
+        }),
         ("aws.ec2", CLOUDTRAIL_CALL) => endpoint_call(&event.detail, endpoint),
         (source, detail_type) => Err(Error::bad_event(format!(
             "unsupported event: source {source:?}, detail-type {detail_type:?}; \
              target-sync takes aws.ec2 CloudTrail VPC endpoint calls and Scheduled Events"
         ))),
     }
+}
+
+/// Whether a Scheduled Event comes from the function's own account: only the hub's own
+/// schedule may start a sweep (another account's bus could otherwise sweep every spoke).
+fn scheduled_by(event: &EventBridgeEvent<Value>, own: Option<&AccountId>) -> bool {
+    matches!((event.account.as_deref(), own), (Some(a), Some(own)) if a == own.as_str())
+}
+
+fn foreign_schedule(event: &EventBridgeEvent<Value>) -> String {
+    format!(
+        "a Scheduled Event from account {} is not from the function's own account",
+        event
+            .account
+            .as_deref()
+            .map_or_else(|| "(none)".to_string(), paths::shown)
+    )
 }
 
 fn endpoint_call(detail: &Value, endpoint: &VpceId) -> Result<TargetWake> {
@@ -161,14 +188,21 @@ pub struct RouteBatch {
 /// Reads a `route-sync` payload: an SQS event whose records carry EventBridge events, or
 /// one bare EventBridge event. Told apart by shape (a `Records` array). Never fails: what
 /// cannot be understood is dropped with a reason, so the rest of a batch still runs.
-pub fn route_batch(payload: &Value, allowed: &BTreeSet<AccountId>) -> RouteBatch {
+///
+/// `own` is the function's own account (from its ARN): a Scheduled Event counts only from
+/// there, so no other account's bus can start a sweep of every spoke.
+pub fn route_batch(
+    payload: &Value,
+    allowed: &BTreeSet<AccountId>,
+    own: Option<&AccountId>,
+) -> RouteBatch {
     let mut batch = RouteBatch::default();
     match payload.get("Records") {
         Some(Value::Array(records)) => {
             for (i, record) in records.iter().take(MAX_RECORDS).enumerate() {
                 let body = record.get("body").and_then(Value::as_str);
                 match body.map(serde_json::from_str::<Value>) {
-                    Some(Ok(event)) => route_event(&event, allowed, &mut batch),
+                    Some(Ok(event)) => route_event(&event, allowed, own, &mut batch),
                     Some(Err(e)) => batch
                         .dropped
                         .push(format!("record {i}: body is not JSON: {e}")),
@@ -177,12 +211,17 @@ pub fn route_batch(payload: &Value, allowed: &BTreeSet<AccountId>) -> RouteBatch
             }
         }
         Some(_) => batch.dropped.push("Records is not an array".into()),
-        None => route_event(payload, allowed, &mut batch),
+        None => route_event(payload, allowed, own, &mut batch),
     }
     batch
 }
 
-fn route_event(payload: &Value, allowed: &BTreeSet<AccountId>, batch: &mut RouteBatch) {
+fn route_event(
+    payload: &Value,
+    allowed: &BTreeSet<AccountId>,
+    own: Option<&AccountId>,
+    batch: &mut RouteBatch,
+) {
     let event: EventBridgeEvent<Value> = match serde_json::from_value(payload.clone()) {
         Ok(e) => e,
         Err(e) => return batch.dropped.push(format!("not an EventBridge event: {e}")),
@@ -192,7 +231,11 @@ fn route_event(payload: &Value, allowed: &BTreeSet<AccountId>, batch: &mut Route
     }
     let kind = (event.source.as_str(), event.detail_type.as_str());
     if kind == ("aws.events", SCHEDULED) {
-        batch.scope.sweep = true;
+        if scheduled_by(&event, own) {
+            batch.scope.sweep = true;
+        } else {
+            batch.refused.push(foreign_schedule(&event));
+        }
         return;
     }
     let account = match event.account.as_deref().map(AccountId::parse) {
@@ -307,7 +350,7 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<TargetWake> {
-        target_wake(&serde_json::from_str(text).unwrap(), &ours())
+        target_wake(&serde_json::from_str(text).unwrap(), &ours(), Some(&hub()))
     }
 
     #[test]
@@ -350,7 +393,7 @@ mod tests {
             "detail": {"eventName": "ModifyVpcEndpoint", "errorCode": "UnauthorizedOperation",
                        "requestParameters": {"ModifyVpcEndpointRequest": {"VpcEndpointId": ours().as_str()}}}
         });
-        let wake = target_wake(&event, &ours()).unwrap();
+        let wake = target_wake(&event, &ours(), Some(&hub())).unwrap();
         assert!(
             matches!(wake, TargetWake::Ignore { reason } if reason.contains("UnauthorizedOperation"))
         );
@@ -378,7 +421,7 @@ mod tests {
                 "names no VPC endpoint id",
             ),
         ] {
-            let err = target_wake(&event, &ours()).unwrap_err();
+            let err = target_wake(&event, &ours(), Some(&hub())).unwrap_err();
             assert!(!err.is_transient());
             assert!(err.to_string().contains(says), "{event}: {err}");
         }
@@ -395,21 +438,48 @@ mod tests {
     fn route_samples_name_their_apis() {
         let tag: Value =
             serde_json::from_str(include_str!("../../events/tag-change-expose.json")).unwrap();
-        let b = route_batch(&tag, &allowed());
+        let b = route_batch(&tag, &allowed(), Some(&hub()));
         assert_eq!(b.scope.apis.len(), 1, "{b:?}");
         assert!(b.dropped.is_empty() && b.refused.is_empty());
         let deploy: Value = serde_json::from_str(include_str!(
             "../../events/apigateway-create-deployment.json"
         ))
         .unwrap();
-        assert_eq!(route_batch(&deploy, &allowed()).scope.apis.len(), 1);
+        assert_eq!(
+            route_batch(&deploy, &allowed(), Some(&hub()))
+                .scope
+                .apis
+                .len(),
+            1
+        );
         let sqs: Value =
             serde_json::from_str(include_str!("../../events/sqs-batch-two-apis.json")).unwrap();
-        let b = route_batch(&sqs, &allowed());
+        let b = route_batch(&sqs, &allowed(), Some(&hub()));
         assert_eq!(b.scope.apis.len(), 2, "{b:?}");
         let sweep: Value =
             serde_json::from_str(include_str!("../../events/schedule.json")).unwrap();
-        assert!(route_batch(&sweep, &allowed()).scope.sweep);
+        assert!(route_batch(&sweep, &allowed(), Some(&hub())).scope.sweep);
+    }
+
+    fn hub() -> AccountId {
+        AccountId::parse("123456789012").unwrap()
+    }
+
+    #[test]
+    fn a_scheduled_event_sweeps_only_from_the_functions_own_account() {
+        let sweep: Value =
+            serde_json::from_str(include_str!("../../events/schedule.json")).unwrap();
+        let foreign: Value = serde_json::from_str(include_str!(
+            "../../events/hostile/schedule-foreign-account.json"
+        ))
+        .unwrap();
+        // An allowed spoke's own schedule, or any account's, starts no sweep.
+        for (event, own) in [(&foreign, Some(hub())), (&sweep, None)] {
+            let b = route_batch(event, &allowed(), own.as_ref());
+            assert!(!b.scope.sweep, "{b:?}");
+            assert_eq!(b.refused.len(), 1, "{b:?}");
+        }
+        assert!(route_batch(&sweep, &allowed(), Some(&hub())).scope.sweep);
     }
 
     #[test]
@@ -427,7 +497,7 @@ mod tests {
             .map(|e| json!({"body": e.to_string()}))
             .chain([json!({"body": "not json"}), json!({"nobody": 1})])
             .collect();
-        let b = route_batch(&json!({"Records": records}), &allowed());
+        let b = route_batch(&json!({"Records": records}), &allowed(), Some(&hub()));
         assert_eq!(b.scope.apis.len(), 1);
         assert_eq!(b.refused.len(), 1);
         assert_eq!(b.dropped.len(), 4, "{:?}", b.dropped);
@@ -443,6 +513,6 @@ mod tests {
         let event = json!({"source": "aws.ec2", "detail-type": CLOUDTRAIL_CALL,
                            "detail": {"eventName": "ModifyVpcEndpoint", "requestParameters": v}});
         // THEN it is not found, and nothing overflows
-        assert!(target_wake(&event, &ours()).is_err());
+        assert!(target_wake(&event, &ours(), Some(&hub())).is_err());
     }
 }

@@ -308,7 +308,7 @@ pub fn target_sync_app(sdk: &SdkConfig, hub: &Hub) -> App<TargetSyncConfig> {
         _ => None,
     })
     .unwrap();
-    App::new(config, sdk)
+    App::new(config, sdk).in_account(pets::hub_account())
 }
 
 /// A file under `events/`, with the sample endpoint id replaced by `vpce_id`.

@@ -12,6 +12,11 @@ use shared::{App, RouteSyncConfig};
 
 use crate::{seed_hub, Emulator, Hub};
 
+/// The hub account, as `route-sync`'s own.
+pub fn hub_account() -> shared::ids::AccountId {
+    shared::ids::AccountId::parse(crate::HUB_ACCOUNT).expect("account id")
+}
+
 /// Spoke B.
 pub const ACCOUNT_B: &str = "222222222222";
 /// Spoke C.
@@ -233,7 +238,7 @@ impl Pets {
             _ => None,
         })
         .expect("route-sync config");
-        App::new(config, &self.hub_sdk)
+        App::new(config, &self.hub_sdk).in_account(hub_account())
     }
 
     /// The public API's routes: `(path, verb)` -> integration uri (or `MOCK`).

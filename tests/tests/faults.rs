@@ -64,7 +64,8 @@ impl World {
     async fn apps_at(&self, url: &str) -> (App<TargetSyncConfig>, App<RouteSyncConfig>) {
         let sdk = sdk_config_at(url).await;
         let targets = target_sync_app(&sdk, &self.pets.hub);
-        let routes = App::new(self.pets.app().config, &sdk);
+        let routes =
+            App::new(self.pets.app().config, &sdk).in_account(frontdoor_tests::pets::hub_account());
         (targets, routes)
     }
 

@@ -106,12 +106,15 @@ pub struct Intent {
 
 /// The name its parameters are published under: `expose:name`, else the API's name, made
 /// safe for SSM.
+///
+/// An `expose:name` that is not already a valid name gives none: a hostile value such as
+/// `private/cats` must not publish (even a refusal) under the `private-cats` it normalises
+/// to. The API's own name is normalised (AWS allows spaces and more in it).
 pub fn published_name(api: &PrivateApi) -> Option<String> {
-    api.tags
-        .get(TAG_NAME)
-        .map(String::as_str)
-        .or(Some(api.name.as_str()))
-        .and_then(urls::ssm_name)
+    match api.tags.get(TAG_NAME) {
+        Some(raw) => urls::ssm_name(raw).filter(|n| n == raw.trim()),
+        None => urls::ssm_name(&api.name),
+    }
 }
 
 /// Reads one API's tags and facts into what it asks for.

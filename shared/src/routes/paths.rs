@@ -125,9 +125,136 @@ pub fn uri_suffix(path: &str) -> String {
     path.replace("+}", "}")
 }
 
+/// Whether one request path could match both templates: a literal part matches itself,
+/// `{x}` any one segment, `{x+}` one or more. API Gateway sends a request to the most
+/// specific matching resource, so two owners' overlapping routes would take each other's
+/// requests (`/files/secret` beside `/files/{proxy+}`, `/users/me` beside `/users/{id}`).
+pub fn overlap(a: &str, b: &str) -> bool {
+    fn parts(p: &str) -> Vec<&str> {
+        p.split('/').filter(|s| !s.is_empty()).collect()
+    }
+    fn greedy(part: &str) -> bool {
+        is_variable(part) && part.ends_with("+}")
+    }
+    let (a, b) = (parts(a), parts(b));
+    let (mut i, mut j) = (0, 0);
+    // Bounded by the shorter template: each step consumes one part of each.
+    loop {
+        match (a.get(i), b.get(j)) {
+            (None, None) => return true,
+            // A greedy part matches the whole rest, as long as there is a rest.
+            (Some(x), rest) if greedy(x) => return rest.is_some(),
+            (rest, Some(y)) if greedy(y) => return rest.is_some(),
+            (Some(x), Some(y)) if is_variable(x) || is_variable(y) || x == y => {
+                i += 1;
+                j += 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
+    #[test]
+    fn overlapping_templates() {
+        for (a, b) in [
+            ("/files/secret", "/files/{proxy+}"),
+            ("/users/me", "/users/{id}"),
+            ("/admin/x", "/admin/{proxy+}"),
+            ("/cats", "/{proxy+}"),
+            ("/items/{id}", "/items/{itemId}"),
+            ("/a/{x}/c", "/a/b/{y}"),
+            ("/a/b", "/a/b"),
+        ] {
+            assert!(overlap(a, b), "{a} {b}");
+            assert!(overlap(b, a), "{b} {a}");
+        }
+        for (a, b) in [
+            ("/cats", "/dogs"),
+            ("/cats", "/cats/{id}"),
+            ("/files/{proxy+}", "/files"),
+            ("/a/{x}", "/a/b/c"),
+            ("/v1/cats", "/v1/dogs"),
+        ] {
+            assert!(!overlap(a, b), "{a} {b}");
+            assert!(!overlap(b, a), "{b} {a}");
+        }
+    }
+
+    /// API Gateway's matcher on one request path: does `template` match `request`?
+    fn matches(template: &str, request: &[&str]) -> bool {
+        let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+        match parts.last() {
+            Some(last) if last.ends_with("+}") => {
+                request.len() >= parts.len()
+                    && parts[..parts.len() - 1]
+                        .iter()
+                        .zip(request)
+                        .all(|(t, r)| is_variable(t) || t == r)
+            }
+            _ => {
+                parts.len() == request.len()
+                    && parts
+                        .iter()
+                        .zip(request)
+                        .all(|(t, r)| is_variable(t) || t == r)
+            }
+        }
+    }
+
+    fn template() -> impl Strategy<Value = String> {
+        let part = proptest::sample::select(vec!["a", "b", "{x}", "{y}"]);
+        (
+            proptest::collection::vec(part, 0..4),
+            proptest::option::weighted(0.3, Just("{p+}")),
+        )
+            .prop_map(|(parts, greedy)| {
+                let all: Vec<&str> = parts.into_iter().chain(greedy).collect();
+                format!("/{}", all.join("/"))
+            })
+    }
+
+    /// Every request path of up to 5 segments over the literals, plus one fresh literal.
+    fn requests() -> Vec<Vec<&'static str>> {
+        let mut out: Vec<Vec<&str>> = vec![vec![]];
+        let mut layer: Vec<Vec<&str>> = vec![vec![]];
+        for _ in 0..5 {
+            layer = layer
+                .iter()
+                .flat_map(|r| {
+                    ["a", "b", "z"].into_iter().map(move |s| {
+                        let mut next = r.clone();
+                        next.push(s);
+                        next
+                    })
+                })
+                .collect();
+            out.extend(layer.iter().cloned());
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 2000,
+            rng_seed: RngSeed::Fixed(7),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn overlap_is_exactly_some_request_matching_both(a in template(), b in template()) {
+            let both = requests()
+                .iter()
+                .any(|r| matches(&a, r) && matches(&b, r));
+            prop_assert_eq!(overlap(&a, &b), both, "{} {}", a, b);
+        }
+    }
 
     #[test]
     fn valid_paths() {

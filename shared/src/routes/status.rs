@@ -20,6 +20,14 @@ pub enum Status {
     PendingDeployment(String),
     /// Nothing new of it is routed, and why.
     Refused(String),
+    /// Its published name belongs to another API: nothing is published for it (its routes
+    /// still are), and this status is only logged, counted and shown by `frontdoor status`.
+    NameConflict {
+        /// The name, normalised.
+        name: String,
+        /// The API that owns it.
+        owner: ApiRef,
+    },
     /// A public path it wants stays with someone else; its other paths are routed.
     Conflict {
         /// The path it does not get.
@@ -39,6 +47,14 @@ pub enum Holder {
     /// A variable sibling (`/items/{id}` beside `/items/{itemId}`): API Gateway allows one
     /// variable path part per parent.
     Sibling(String),
+    /// Another owner's route (an API's, or a hand-made one when `api` is `None`) that one
+    /// request path could match as well (`/files/secret` beside `/files/{proxy+}`).
+    Overlaps {
+        /// The owner, `None` for a hand-made route.
+        api: Option<ApiRef>,
+        /// Its path.
+        path: String,
+    },
 }
 
 /// The kind of a [`Status`], for metrics and counts.
@@ -72,7 +88,7 @@ impl Status {
             Status::Exposed { .. } => StatusKind::Exposed,
             Status::PendingDeployment(_) => StatusKind::PendingDeployment,
             Status::Refused(_) => StatusKind::Refused,
-            Status::Conflict { .. } => StatusKind::Conflict,
+            Status::Conflict { .. } | Status::NameConflict { .. } => StatusKind::Conflict,
         }
     }
 }
@@ -88,7 +104,18 @@ impl fmt::Display for Status {
                 Holder::Api(api) => write!(f, "conflict: {path} owned by {api}"),
                 Holder::HandMade => write!(f, "conflict: {path} owned by a hand-made route"),
                 Holder::Sibling(sibling) => write!(f, "conflict: {path} beside {sibling}"),
+                Holder::Overlaps {
+                    api: Some(api),
+                    path: theirs,
+                } => write!(f, "conflict: {path} overlaps {api}'s {theirs}"),
+                Holder::Overlaps {
+                    api: None,
+                    path: theirs,
+                } => write!(f, "conflict: {path} overlaps a hand-made route's {theirs}"),
             },
+            Status::NameConflict { name, owner } => {
+                write!(f, "conflict: name {name} owned by {owner}")
+            }
         }
     }
 }
@@ -127,7 +154,7 @@ mod tests {
             (
                 Status::Conflict {
                     path: "/x".into(),
-                    with: Holder::Api(api),
+                    with: Holder::Api(api.clone()),
                 },
                 "conflict: /x owned by 222222222222/abcdef0123",
             ),
@@ -146,7 +173,36 @@ mod tests {
                 "conflict: /items/{itemId} beside /items/{id}",
             ),
         ];
-        for (status, text) in cases {
+        let more = [
+            (
+                Status::Conflict {
+                    path: "/files/secret".into(),
+                    with: Holder::Overlaps {
+                        api: Some(api.clone()),
+                        path: "/files/{proxy+}".into(),
+                    },
+                },
+                "conflict: /files/secret overlaps 222222222222/abcdef0123's /files/{proxy+}",
+            ),
+            (
+                Status::Conflict {
+                    path: "/admin/x".into(),
+                    with: Holder::Overlaps {
+                        api: None,
+                        path: "/admin/{proxy+}".into(),
+                    },
+                },
+                "conflict: /admin/x overlaps a hand-made route's /admin/{proxy+}",
+            ),
+            (
+                Status::NameConflict {
+                    name: "private-cats".into(),
+                    owner: api.clone(),
+                },
+                "conflict: name private-cats owned by 222222222222/abcdef0123",
+            ),
+        ];
+        for (status, text) in cases.into_iter().chain(more) {
             assert_eq!(status.to_string(), text);
             assert_eq!(
                 serde_json::to_value(&status).unwrap(),

@@ -4,8 +4,10 @@
 //! on the public API is hand-made and never touched. A path belongs to the API that puts
 //! methods there: APIs not in play keep every path their record claims, owners keep what
 //! they still want, then newcomers take free paths in `{account}/{api-id}` order. A newcomer
-//! does not get a path that is owned, hand-made, or beside a variable sibling that stays
-//! (API Gateway allows one variable path part per parent); it keeps its other paths.
+//! does not get a path that is owned, hand-made, beside a variable sibling that stays (API
+//! Gateway allows one variable path part per parent), or that overlaps another owner's or a
+//! hand-made route (one request path could match both, and API Gateway would send it to
+//! the more specific); it keeps its other paths.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -105,7 +107,9 @@ pub(super) fn claims(
                 Some(_) if hand_made_verb => Some(Holder::HandMade),
                 Some(_) => None,
                 None if hand_made.contains(path.as_str()) => Some(Holder::HandMade),
-                None => sibling(path, api, &owner, &standing_by_hand).map(Holder::Sibling),
+                None => sibling(path, api, &owner, &standing_by_hand)
+                    .map(Holder::Sibling)
+                    .or_else(|| overlapping(path, api, &owner, &hand_made)),
             };
             match holder {
                 Some(holder) => {
@@ -122,6 +126,30 @@ pub(super) fn claims(
         }
     }
     out
+}
+
+/// Another owner's route, or a hand-made one, that a request for `path` could also match.
+fn overlapping(
+    path: &str,
+    api: &ApiRef,
+    owner: &BTreeMap<String, ApiRef>,
+    hand_made: &BTreeSet<&str>,
+) -> Option<Holder> {
+    let theirs = owner
+        .iter()
+        .filter(|(p, o)| *o != api && paths::overlap(path, p))
+        .map(|(p, o)| Holder::Overlaps {
+            api: Some(o.clone()),
+            path: p.clone(),
+        });
+    let by_hand = hand_made
+        .iter()
+        .filter(|p| paths::overlap(path, p))
+        .map(|p| Holder::Overlaps {
+            api: None,
+            path: p.to_string(),
+        });
+    theirs.chain(by_hand).next()
 }
 
 /// A variable path part beside one of `path`'s variable parts, on a resource that stays

@@ -3,7 +3,8 @@
 //!
 //! The steps, each in its own file and each a pure function of the ones before:
 //! [`claims`] (who gets which public path: first owner keeps it, hand-made routes are never
-//! taken, a variable sibling is a conflict), [`tree`] (methods to put or delete, resources to
+//! taken, a variable sibling or an overlapping route is a conflict), [`names`] (who owns
+//! each published name), [`tree`] (methods to put or delete, resources to
 //! create parents first and delete children first, the resource quota), [`records`] (registry
 //! records widened before the public API is written and narrowed after), [`parameters`] (the
 //! published URLs and status) and [`deployment`] (deploy when the public API changed or a
@@ -16,6 +17,7 @@ mod claims;
 mod deployment;
 #[cfg(test)]
 mod model;
+mod names;
 mod parameters;
 mod records;
 #[cfg(test)]
@@ -232,7 +234,8 @@ fn compose(
 
     let claims = claims::claims(observed, &wanted, &in_play);
     let tree = tree::tree(observed, &claims, &in_play);
-    let records = records::records(observed, desired, &claims, &tree, held);
+    let names = names::names(observed, desired);
+    let records = records::records(observed, desired, &claims, &tree, &names, held);
     let mut plan = Plan {
         looked_at: observed.apis.len(),
         accounts_skipped: observed.unreachable.len(),
@@ -258,7 +261,7 @@ fn compose(
     for (api, routes) in &claims.assigned {
         plan.apis.entry(api.clone()).or_default().routes = routes.clone();
     }
-    for (api, published) in parameters::parameters(observed, desired, &claims, held, ctx) {
+    for (api, published) in parameters::parameters(observed, desired, &claims, &names, held, ctx) {
         let group = plan.apis.entry(api).or_default();
         group.status = published.status;
         group.status_parameter = published.status_parameter;

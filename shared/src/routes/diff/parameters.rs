@@ -8,10 +8,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::claims::Claims;
+use super::names::Names;
 use crate::ids::ApiRef;
 use crate::routes::desired::{Context, Desired, Exposure};
 use crate::routes::{Observed, Status};
 use crate::urls;
+
+/// What a URL parameter should say.
+enum Url {
+    /// Whatever it says now (an API held back keeps what it had).
+    Keep,
+    /// This value.
+    Set(String),
+}
 
 /// One API's published parameters.
 #[derive(Debug, Clone, Default)]
@@ -27,55 +36,81 @@ pub(super) fn parameters(
     observed: &Observed,
     desired: &Desired,
     claims: &Claims,
+    names: &Names,
     held: &BTreeMap<ApiRef, String>,
     ctx: &Context,
 ) -> BTreeMap<ApiRef, Published> {
     let mut out = BTreeMap::new();
     for api in observed.apis.keys() {
         let intent = desired.get(api);
-        let old_name = observed.records.get(api).and_then(|r| r.name.as_ref());
-        let name = intent
-            .and_then(|i| i.name.as_ref())
-            .or(intent.is_none().then_some(old_name).flatten());
+        // Only names the API owns are ever written or deleted for it.
+        let old_name = observed
+            .records
+            .get(api)
+            .and_then(|r| r.name.as_ref())
+            .filter(|n| names.owns(api, n));
+        let name = match intent {
+            Some(i) => names.owned(api, i.name.as_ref()),
+            None => old_name,
+        };
         let mut published = Published::default();
+        let mut want: BTreeMap<&str, Url> = BTreeMap::new();
+        let status = match (held.get(api), intent.map(|i| &i.exposure)) {
+            (Some(reason), _) => {
+                // What it already had stays live, and so do its URLs.
+                want.insert("url", Url::Keep);
+                want.insert("private-url", Url::Keep);
+                Some(Status::Refused(reason.clone()))
+            }
+            (None, Some(Exposure::Wanted(w))) => {
+                if claims.assigned.get(api).is_some_and(|r| !r.is_empty()) {
+                    want.insert("url", Url::Set(w.url.clone()));
+                    if let Some(private) = &w.private_url {
+                        want.insert("private-url", Url::Set(private.clone()));
+                    }
+                }
+                Some(match claims.conflicts.get(api) {
+                    Some((path, holder)) => Status::Conflict {
+                        path: path.clone(),
+                        with: holder.clone(),
+                    },
+                    None => Status::Exposed {
+                        skipped: w.skipped.clone(),
+                    },
+                })
+            }
+            (None, Some(Exposure::Refused(reason))) => Some(Status::Refused(reason.clone())),
+            (None, Some(Exposure::NotExposed) | None) => None,
+        };
+        // A name that belongs to another API: nothing is published, the status says why.
+        published.status = match names.conflicts.get(api) {
+            Some((name, owner)) => Some(Status::NameConflict {
+                name: name.clone(),
+                owner: owner.clone(),
+            }),
+            None => status,
+        };
         if let Some(name) = name {
             let [url_p, private_p, status_p] = urls::parameter_names(&ctx.ssm_prefix, name);
-            let mut want: BTreeMap<&String, String> = BTreeMap::new();
-            let status = match (held.get(api), intent.map(|i| &i.exposure)) {
-                (Some(reason), _) => {
-                    // What it already had stays live, and so do its URLs.
-                    for p in [&url_p, &private_p] {
-                        if let Some(v) = observed.parameters.get(p) {
-                            want.insert(p, v.clone());
+            let mut values: BTreeMap<&String, String> = BTreeMap::new();
+            for (key, p) in [("url", &url_p), ("private-url", &private_p)] {
+                match want.get(key) {
+                    Some(Url::Keep) => {
+                        if let Some(current) = observed.parameters.get(p) {
+                            values.insert(p, current.clone());
                         }
                     }
-                    Some(Status::Refused(reason.clone()))
-                }
-                (None, Some(Exposure::Wanted(w))) => {
-                    if claims.assigned.get(api).is_some_and(|r| !r.is_empty()) {
-                        want.insert(&url_p, w.url.clone());
-                        if let Some(private) = &w.private_url {
-                            want.insert(&private_p, private.clone());
-                        }
+                    Some(Url::Set(v)) => {
+                        values.insert(p, v.clone());
                     }
-                    Some(match claims.conflicts.get(api) {
-                        Some((path, holder)) => Status::Conflict {
-                            path: path.clone(),
-                            with: holder.clone(),
-                        },
-                        None => Status::Exposed {
-                            skipped: w.skipped.clone(),
-                        },
-                    })
+                    None => {}
                 }
-                (None, Some(Exposure::Refused(reason))) => Some(Status::Refused(reason.clone())),
-                (None, Some(Exposure::NotExposed) | None) => None,
-            };
-            if let Some(status) = &status {
-                want.insert(&status_p, status.to_string());
+            }
+            if let Some(status) = &published.status {
+                values.insert(&status_p, status.to_string());
             }
             for p in [&url_p, &private_p, &status_p] {
-                match want.get(p) {
+                match values.get(p) {
                     Some(v) if observed.parameters.get(p) != Some(v) => {
                         published.put.insert(p.clone(), v.clone());
                     }
@@ -86,7 +121,6 @@ pub(super) fn parameters(
                     None => {}
                 }
             }
-            published.status = status;
             published.status_parameter = Some(status_p.clone());
         }
         // A renamed API leaves its old parameters behind unless they are removed.

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::claims::Claims;
+use super::names::Names;
 use super::tree::Tree;
 use crate::ids::ApiRef;
 use crate::routes::desired::{Desired, Exposure};
@@ -22,6 +23,7 @@ pub(super) fn records(
     desired: &Desired,
     claims: &Claims,
     tree: &Tree,
+    names: &Names,
     held: &BTreeMap<ApiRef, String>,
 ) -> Records {
     let mut involved: BTreeSet<&ApiRef> = observed.records.keys().collect();
@@ -51,9 +53,10 @@ pub(super) fn records(
         let publishes = in_scope
             && (held.contains_key(api)
                 || intent.is_some_and(|i| !matches!(i.exposure, Exposure::NotExposed)));
-        // A deleted API has no intent: its record still knows where its parameters are.
+        // A deleted API has no intent: its record still knows where its parameters are. A
+        // record holds only a name the API owns.
         let name = match intent {
-            Some(i) if in_scope => i.name.clone(),
+            Some(i) if in_scope => names.owned(api, i.name.as_ref()).cloned(),
             _ => old.and_then(|r| r.name.clone()),
         };
         let new = Record {

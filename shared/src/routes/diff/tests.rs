@@ -420,6 +420,40 @@ fn check_plan(observed: &Observed, plan: &Plan, ctx: &Context) -> Result<Observe
             prop_assert_eq!(got, Some(want), "{} {}", verb, path);
         }
     }
+    // A path newly claimed overlaps no other owner's path and no hand-made route: no
+    // request meant for someone else is taken (API Gateway's most specific match).
+    let hand_made: Vec<&str> = observed
+        .public
+        .iter()
+        .filter(|r| {
+            r.methods
+                .keys()
+                .any(|v| !claimed.contains(&(r.path.clone(), v.clone())))
+        })
+        .map(|r| r.path.as_str())
+        .collect();
+    for (api, record) in &after.records {
+        let before = observed.records.get(api);
+        for path in record.claims.keys() {
+            if before.is_some_and(|b| b.claims.contains_key(path)) {
+                continue;
+            }
+            for (other, theirs) in after.records.iter().filter(|(o, _)| *o != api) {
+                for their in theirs.claims.keys() {
+                    prop_assert!(
+                        !paths::overlap(path, their),
+                        "{api} took {path}, which overlaps {other}'s {their}"
+                    );
+                }
+            }
+            for hand in &hand_made {
+                prop_assert!(
+                    path == hand || !paths::overlap(path, hand),
+                    "{api} took {path}, which overlaps hand-made {hand}"
+                );
+            }
+        }
+    }
     // Deploys exactly when the public API changed or a deployment was owed.
     prop_assert_eq!(
         plan.deploy,
