@@ -28,6 +28,17 @@ fn demo_prints_targets_route_tree_and_urls_then_stops() {
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
+    // The targets followed the move: printed after it, the old subnet's IP gone.
+    let after_move = text
+        .split("--- after the move")
+        .nth(1)
+        .and_then(|rest| rest.lines().find(|l| l.trim_start().starts_with("targets")))
+        .unwrap_or_default();
+    assert_eq!(
+        after_move.split_whitespace().collect::<Vec<_>>(),
+        ["targets", "10.0.1.4:443", "10.0.3.4:443"],
+        "{text}"
+    );
     assert!(
         !text.contains("/owners"),
         "/owners must stay private:\n{text}"

@@ -313,7 +313,7 @@ async fn missing_target_group_is_permanent_and_writes_nothing() {
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gone/0123456789abcdef",
     )
     .unwrap();
-    let app = App::new(config, &s.sdk);
+    let app = App::new(config, &s.sdk).in_account(frontdoor_tests::pets::hub_account());
 
     // WHEN the sweep runs
     let err = target_sync_payload(&app, &event("schedule.json", &s.hub.vpce_id))

@@ -35,10 +35,9 @@ async fn main() {
     println!("    target group  {}", hub.target_group_arn);
     show(&sdk, &hub, "before frontdoor").await;
 
-    let api = RuntimeApi::start(vec![
-        event("schedule.json", &hub.vpce_id),
-        event("ec2-modify-vpc-endpoint.json", &hub.vpce_id),
-    ]);
+    // Each event is handed to the function only after the change it reports: a warm
+    // function polls at once, and an event queued early would be taken before the change.
+    let api = RuntimeApi::start(vec![event("schedule.json", &hub.vpce_id)]);
     let mut env = aws_env(&emulator.endpoint_url());
     env.extend([
         ("FRONTDOOR_VPC_ENDPOINT_ID", hub.vpce_id.clone()),
@@ -58,6 +57,7 @@ async fn main() {
         .send()
         .await
         .unwrap();
+    api.push(event("ec2-modify-vpc-endpoint.json", &hub.vpce_id));
     answer(&api, &function, "CloudTrail ModifyVpcEndpoint");
     show(&sdk, &hub, "after the move").await;
     drop(function);
