@@ -58,6 +58,8 @@ pub struct Clients {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     /// SSM: the registry and the published parameters.
     pub ssm: aws_sdk_ssm::Client,
+    /// SQS: route-sync's "deploy" message on its own queue.
+    pub sqs: aws_sdk_sqs::Client,
     /// API Gateway in the hub: the public API.
     pub apigateway: aws_sdk_apigateway::Client,
     /// API Gateway in each spoke, through its read-only role.
@@ -85,6 +87,11 @@ impl Clients {
             ),
             ssm: aws_sdk_ssm::Client::from_conf(
                 aws_sdk_ssm::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(sdk)
                     .interceptor(calls.clone())
                     .build(),
             ),

@@ -33,6 +33,13 @@ pub const ALLOWED_ACCOUNTS: &str = "FRONTDOOR_ALLOWED_ACCOUNTS";
 pub const SPOKE_ROLE_NAME: &str = "FRONTDOOR_SPOKE_ROLE_NAME";
 /// Default for [`SPOKE_ROLE_NAME`].
 pub const DEFAULT_SPOKE_ROLE_NAME: &str = "frontdoor-spoke-reader";
+/// The FIFO queue route-sync consumes; when set, a run from that queue enqueues one
+/// deduplicated "deploy" message instead of deploying (DESIGN.md "One writer, on real
+/// Lambda").
+pub const ROUTE_QUEUE_URL: &str = "FRONTDOOR_ROUTE_QUEUE_URL";
+/// The one message group of the route queue: Lambda runs one batch of a group at a time,
+/// in order, so there is one writer without reserved concurrency.
+pub const ROUTE_MESSAGE_GROUP: &str = "frontdoor-routes";
 /// Resources the public API may hold: API Gateway's per-API quota.
 pub const RESOURCE_QUOTA: &str = "FRONTDOOR_RESOURCE_QUOTA";
 /// Default for [`RESOURCE_QUOTA`]: API Gateway's default "Resources per API" quota.
@@ -57,6 +64,8 @@ pub struct RouteSyncConfig {
     pub ssm_prefix: SsmPrefix,
     /// Resources the public API may hold; an API that would take it past is refused.
     pub resource_quota: usize,
+    /// The FIFO route queue, when route-sync runs from one.
+    pub route_queue_url: Option<String>,
 }
 
 impl RouteSyncConfig {
@@ -77,6 +86,7 @@ impl RouteSyncConfig {
             vars.with_default(SPOKE_ROLE_NAME, DEFAULT_SPOKE_ROLE_NAME, parse_role_name);
         let ssm_prefix = vars.with_default(SSM_PREFIX, DEFAULT_SSM_PREFIX, SsmPrefix::parse);
         let resource_quota = vars.with_default(RESOURCE_QUOTA, DEFAULT_RESOURCE_QUOTA, parse_quota);
+        let route_queue_url = vars.optional(ROUTE_QUEUE_URL, parse_fifo_queue_url);
         vars.finish()?;
         match (
             vpc_endpoint_id,
@@ -106,6 +116,7 @@ impl RouteSyncConfig {
                 spoke_role_name,
                 ssm_prefix,
                 resource_quota,
+                route_queue_url,
             }),
             _ => Err(Error::Config(Vec::new())),
         }
@@ -120,6 +131,21 @@ fn parse_quota(s: &str) -> Result<usize, String> {
         _ => Err(format!(
             "{s:?} is not a number of resources from 2 to 10000"
         )),
+    }
+}
+
+/// An SQS FIFO queue URL (`https://sqs.{region}.amazonaws.com/{account}/{name}.fifo`, or an
+/// emulator's).
+fn parse_fifo_queue_url(s: &str) -> Result<String, String> {
+    let fifo = s.ends_with(".fifo");
+    let http = s.starts_with("https://") || s.starts_with("http://");
+    if fifo && http && s.len() <= 512 && !s.contains(char::is_whitespace) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{:?} is not an SQS FIFO queue URL (https://sqs.{{region}}.amazonaws.com/{{account}}/{{name}}.fifo)",
+            s.chars().take(80).collect::<String>()
+        ))
     }
 }
 
@@ -208,6 +234,18 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| default.to_string());
+        self.parsed(name, parse(&value))
+    }
+
+    /// A variable that may be absent (or empty): `None` then.
+    fn optional<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())?;
         self.parsed(name, parse(&value))
     }
 

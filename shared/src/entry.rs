@@ -173,7 +173,7 @@ async fn route_sync_from(
     for reason in &batch.dropped {
         warn!(reason = %reason, "event dropped");
     }
-    if !batch.scope.sweep && batch.scope.apis.is_empty() {
+    if !batch.scope.sweep && batch.scope.apis.is_empty() && !batch.deploy_requested {
         let reason = format!(
             "no API to look at ({} refused, {} dropped)",
             batch.refused.len(),
@@ -182,7 +182,13 @@ async fn route_sync_from(
         info!(reason = %reason, "event needs no work");
         return Ok(Outcome::Ignored { reason });
     }
-    let mut report = routes::reconcile(app, &batch.scope).await?;
+    // From the FIFO queue, deployments wait for the "deploy" message behind this batch.
+    let deploy = if batch.from_queue && !batch.deploy_requested {
+        routes::Deploy::Enqueue
+    } else {
+        routes::Deploy::Now
+    };
+    let mut report = routes::reconcile_with(app, &batch.scope, deploy).await?;
     report.events_refused = batch.refused.len();
     report.events_dropped = batch.dropped.len();
     Ok(Outcome::Reconciled(report))

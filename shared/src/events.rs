@@ -183,6 +183,18 @@ pub struct RouteBatch {
     pub dropped: Vec<String>,
     /// When the oldest event of the batch happened (ms since the epoch), for the lag metric.
     pub oldest_event_ms: Option<i64>,
+    /// The payload is an SQS batch (route-sync runs from its queue).
+    pub from_queue: bool,
+    /// The batch holds route-sync's own "deploy" message: this run deploys what is owed.
+    pub deploy_requested: bool,
+}
+
+/// The body of route-sync's own "deploy" message, enqueued (deduplicated per owed
+/// deployment) behind the batches that wrote routes, so the last in line deploys once.
+pub const DEPLOY_MESSAGE: &str = r#"{"frontdoor":"deploy"}"#;
+
+fn is_deploy_message(body: &Value) -> bool {
+    body.get("frontdoor").and_then(Value::as_str) == Some("deploy")
 }
 
 /// Reads a `route-sync` payload: an SQS event whose records carry EventBridge events, or
@@ -199,9 +211,11 @@ pub fn route_batch(
     let mut batch = RouteBatch::default();
     match payload.get("Records") {
         Some(Value::Array(records)) => {
+            batch.from_queue = true;
             for (i, record) in records.iter().take(MAX_RECORDS).enumerate() {
                 let body = record.get("body").and_then(Value::as_str);
                 match body.map(serde_json::from_str::<Value>) {
+                    Some(Ok(event)) if is_deploy_message(&event) => batch.deploy_requested = true,
                     Some(Ok(event)) => route_event(&event, allowed, own, &mut batch),
                     Some(Err(e)) => batch
                         .dropped

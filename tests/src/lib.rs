@@ -19,6 +19,7 @@ use serde_json::Value;
 use shared::{App, TargetSyncConfig};
 
 pub mod faults;
+pub mod fifo;
 pub mod pets;
 pub mod runtime_api;
 

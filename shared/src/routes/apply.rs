@@ -19,7 +19,7 @@ use super::diff::tree::quota_refusal;
 use super::diff::{ApiPlan, Plan, RouteKey};
 use super::observe::resources;
 use super::status::PENDING_PREFIX;
-use super::{paths, Integration, LearnedQuota, Observed, Record, Status};
+use super::{paths, Deploy, Integration, LearnedQuota, Observed, Record, Status};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
@@ -39,6 +39,8 @@ pub struct Applied {
     pub deployment_refused: Option<String>,
     /// APIs waiting on the refused deployment.
     pub pending: BTreeSet<ApiRef>,
+    /// A "deploy" message was enqueued instead of deploying.
+    pub deploy_enqueued: bool,
 }
 
 impl Applied {
@@ -56,11 +58,12 @@ impl Applied {
     }
 }
 
-/// Applies a plan.
+/// Applies a plan; the deployment as `deploy` says.
 pub async fn apply(
     app: &App<RouteSyncConfig>,
     observed: &Observed,
     plan: &Plan,
+    deploy: Deploy,
 ) -> Result<Applied> {
     let ssm = &app.clients.ssm;
     let prefix = &app.config.ssm_prefix;
@@ -71,8 +74,12 @@ pub async fn apply(
         }
     }
     let owed = registry::deployment_owed_parameter(prefix);
+    let token = observed
+        .owed_token
+        .clone()
+        .unwrap_or_else(|| owed_token(app));
     if plan.owe_deployment {
-        registry::store(ssm, &owed, &Some(app.config.public_api_id.to_string())).await?;
+        registry::store(ssm, &owed, &Some(token.clone())).await?;
     }
 
     let mut ids: BTreeMap<String, String> = observed
@@ -93,8 +100,15 @@ pub async fn apply(
         }
     }
 
-    if plan.deploy {
-        match deploy(app).await? {
+    let queue = match deploy {
+        Deploy::Enqueue => app.config.route_queue_url.as_deref(),
+        Deploy::Now => None,
+    };
+    if let (true, Some(queue)) = (plan.deploy, queue) {
+        enqueue_deploy(app, queue, &token).await?;
+        applied.deploy_enqueued = true;
+    } else if plan.deploy {
+        match create_deployment(app).await? {
             Ok(()) => {
                 applied.deployed = true;
                 if plan.owe_deployment || observed.deployment_owed {
@@ -399,9 +413,35 @@ fn undone_record(old: Option<&Record>, group: &ApiPlan) -> Option<Record> {
     (!record.is_empty()).then_some(record)
 }
 
+/// A new owed deployment's token: unique per public API and moment, so each owed
+/// deployment gets exactly one "deploy" message however many batches ask for it.
+fn owed_token(app: &App<RouteSyncConfig>) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    format!("{}-{ms}", app.config.public_api_id)
+}
+
+/// Sends the "deploy" message to the route queue's one message group, deduplicated by the
+/// owed deployment's token (SQS drops a repeat within its 5-minute deduplication window).
+async fn enqueue_deploy(app: &App<RouteSyncConfig>, queue: &str, token: &str) -> Result<()> {
+    app.clients
+        .sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body(crate::events::DEPLOY_MESSAGE)
+        .message_group_id(crate::config::ROUTE_MESSAGE_GROUP)
+        .message_deduplication_id(token)
+        .send()
+        .await
+        .op("SendMessage")?;
+    Ok(())
+}
+
 /// `Ok(Ok(()))` deployed; `Ok(Err(message))` AWS refused it (400: e.g. "No integration
 /// defined for method" on a hand-made method), which no retry can fix.
-async fn deploy(app: &App<RouteSyncConfig>) -> Result<Result<(), String>> {
+async fn create_deployment(app: &App<RouteSyncConfig>) -> Result<Result<(), String>> {
     // CreateDeployment: 1 request per 5 s per account; one per reconcile at most.
     let created = app
         .clients

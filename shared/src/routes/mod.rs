@@ -194,6 +194,8 @@ pub struct Observed {
     pub parameters: BTreeMap<String, String>,
     /// A previous run wrote to the public API and did not deploy.
     pub deployment_owed: bool,
+    /// The owed deployment's token (the deduplication id of its "deploy" message).
+    pub owed_token: Option<String>,
     /// The resource quota AWS enforced (`LimitExceededException`) while frontdoor was
     /// configured with a larger one, and that configured value.
     pub learned_quota: Option<LearnedQuota>,
@@ -260,6 +262,8 @@ pub struct Report {
     pub deployments: usize,
     /// Deployments AWS refused (0 or 1): the deployment stays owed.
     pub deployments_refused: usize,
+    /// "Deploy" messages enqueued (0 or 1) instead of deploying in this run.
+    pub deployments_enqueued: usize,
     /// Spoke accounts skipped because they could not be read.
     pub accounts_skipped: usize,
     /// Resources on the public API after this reconcile (quota: 300 by default).
@@ -274,13 +278,33 @@ pub struct Report {
     pub events_dropped: usize,
 }
 
+/// When the public stage is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deploy {
+    /// At the end of this run: a bare invocation, the CLI, or a batch that holds the
+    /// "deploy" message.
+    Now,
+    /// Through one "deploy" message on the FIFO route queue (deduplicated per owed
+    /// deployment), behind every batch queued before it: a burst is one deployment.
+    Enqueue,
+}
+
+/// One whole route sync over `scope`, deploying at the end.
+pub async fn reconcile(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Report> {
+    reconcile_with(app, scope, Deploy::Now).await
+}
+
 /// One whole route sync over `scope`.
 #[instrument(skip_all, fields(sweep = scope.sweep, apis = scope.apis.len()))]
-pub async fn reconcile(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Report> {
+pub async fn reconcile_with(
+    app: &App<RouteSyncConfig>,
+    scope: &Scope,
+    deploy: Deploy,
+) -> Result<Report> {
     let before = app.clients.calls.snapshot();
     let observed = observe(app, scope).await?;
     let plan = plan(&observed, &desired::Context::from_app(app));
-    let applied = apply(app, &observed, &plan).await?;
+    let applied = apply(app, &observed, &plan, deploy).await?;
     verify(app, &plan, &applied).await?;
     let calls = app.clients.calls.snapshot().since(&before);
     let report = plan.report(&applied, calls.reads(), calls.writes());

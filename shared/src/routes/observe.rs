@@ -36,12 +36,11 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
         .await
         .map(|all| all.into_iter().map(public_resource).collect::<Vec<_>>())?;
     let (records, record_parameters) = records(app).await?;
-    let owed = registry::load::<Option<String>>(
+    let owed_token = registry::load::<Option<String>>(
         &app.clients.ssm,
         &registry::deployment_owed_parameter(&config.ssm_prefix),
     )
-    .await?
-    .is_some();
+    .await?;
     let learned_quota = registry::load::<Option<LearnedQuota>>(
         &app.clients.ssm,
         &registry::learned_quota_parameter(&config.ssm_prefix),
@@ -96,7 +95,8 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
         record_parameters,
         apis,
         parameters,
-        deployment_owed: owed,
+        deployment_owed: owed_token.is_some(),
+        owed_token,
         learned_quota,
         unreachable,
     })

@@ -165,6 +165,7 @@ impl Plan {
             integrations_updated: kept().map(|(_, p)| p.put_integrations.len()).sum(),
             methods_deleted: self.delete_methods.len(),
             deployments: usize::from(applied.deployed),
+            deployments_enqueued: usize::from(applied.deploy_enqueued),
             deployments_refused: usize::from(applied.deployment_refused.is_some()),
             accounts_skipped: self.accounts_skipped,
             public_resources: self.public_resources
