@@ -114,8 +114,9 @@ impl RouteQueue {
                     })
                 })
                 .collect();
-            match route_sync_payload(app, &json!({ "Records": records })).await {
-                Ok(outcome) => {
+            // A batch answered Err is not deleted: with visibility 0 it is received again.
+            if let Ok(outcome) = route_sync_payload(app, &json!({ "Records": records })).await {
+                {
                     if let Outcome::Reconciled(report) = outcome {
                         reports.push(report);
                     }
@@ -138,8 +139,6 @@ impl RouteQueue {
                         .await
                         .expect("DeleteMessageBatch");
                 }
-                // Not deleted: with visibility 0 the batch is received again next.
-                Err(_) => {}
             }
         }
         reports
