@@ -7,6 +7,7 @@
 //! (`AWS_ENDPOINT_URL` points it at an emulator).
 #![allow(clippy::print_stdout)] // a terminal program: stdout is its interface
 
+mod doctor;
 mod render;
 
 use std::process::ExitCode;
@@ -36,6 +37,13 @@ enum Command {
     Apply,
     /// Exposed APIs, public routes, targets and their health, and drift.
     Status,
+    /// Checks a live deployment, one line each: ok, or what to fix. Non-zero exit when
+    /// anything fails. Needs both functions' variables.
+    Doctor {
+        /// The hub event bus the spokes forward to (the stack's HubEventBus).
+        #[arg(long, env = "FRONTDOOR_HUB_BUS")]
+        hub_bus: Option<String>,
+    },
 }
 
 /// DESIGN.md's contract; each flag falls back to its environment variable.
@@ -57,6 +65,10 @@ struct Contract {
     spoke_role_name: Option<String>,
     #[arg(long, env = "FRONTDOOR_SSM_PREFIX", global = true)]
     ssm_prefix: Option<String>,
+    #[arg(long, env = "FRONTDOOR_RESOURCE_QUOTA", global = true)]
+    resource_quota: Option<String>,
+    #[arg(long, env = "FRONTDOOR_ROUTE_QUEUE_URL", global = true)]
+    route_queue_url: Option<String>,
 }
 
 impl Contract {
@@ -70,6 +82,8 @@ impl Contract {
             "FRONTDOOR_ALLOWED_ACCOUNTS" => self.allowed_accounts.clone(),
             "FRONTDOOR_SPOKE_ROLE_NAME" => self.spoke_role_name.clone(),
             "FRONTDOOR_SSM_PREFIX" => self.ssm_prefix.clone(),
+            "FRONTDOOR_RESOURCE_QUOTA" => self.resource_quota.clone(),
+            "FRONTDOOR_ROUTE_QUEUE_URL" => self.route_queue_url.clone(),
             _ => None,
         }
     }
@@ -97,7 +111,7 @@ impl Contract {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("frontdoor: {}", render::advice(&e));
             ExitCode::FAILURE
@@ -105,7 +119,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: &Cli) -> Result<(), Error> {
+async fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let (target_config, route_config) = cli.contract.configs()?;
     let sdk = shared::clients::tuned(aws_config::defaults(BehaviorVersion::latest()))
         .load()
@@ -116,7 +130,7 @@ async fn run(cli: &Cli) -> Result<(), Error> {
         sweep: true,
         apis: Default::default(),
     };
-    match cli.command {
+    match &cli.command {
         Command::Plan | Command::Status => {
             let mut out = render::Output::new(cli.json);
             if let Some(app) = &target_app {
@@ -137,6 +151,25 @@ async fn run(cli: &Cli) -> Result<(), Error> {
             }
             out.finish();
         }
+        Command::Doctor { hub_bus } => {
+            let (Some(targets_app), Some(routes_app)) = (&target_app, &route_app) else {
+                // Name every missing variable of both functions.
+                TargetSyncConfig::from_lookup(|n| cli.contract.lookup(n))?;
+                RouteSyncConfig::from_lookup(|n| cli.contract.lookup(n))?;
+                return Ok(ExitCode::FAILURE);
+            };
+            let extra = doctor::Extra {
+                hub_bus: hub_bus.as_deref(),
+            };
+            let findings = doctor::examine(targets_app, routes_app, &sdk, &extra).await;
+            let failed = findings.iter().any(|f| f.result == doctor::Verdict::Fail);
+            render::doctor(cli.json, &findings);
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
         Command::Apply => {
             let mut out = render::Output::new(cli.json);
             if let Some(app) = &target_app {
@@ -152,5 +185,5 @@ async fn run(cli: &Cli) -> Result<(), Error> {
             out.finish();
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

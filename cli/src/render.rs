@@ -255,6 +255,25 @@ impl Output {
     }
 }
 
+/// The doctor's findings: one line each, or one JSON document.
+pub(crate) fn doctor(json: bool, findings: &[crate::doctor::Finding]) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "doctor": findings })).unwrap_or_default()
+        );
+        return;
+    }
+    for f in findings {
+        let mark = match f.result {
+            crate::doctor::Verdict::Ok => "ok  ",
+            crate::doctor::Verdict::Fail => "FAIL",
+            crate::doctor::Verdict::Skip => "skip",
+        };
+        println!("{mark} {:<22} {}", f.check, f.detail);
+    }
+}
+
 /// Progress for the long steps of `apply`, on stderr so `--json` stays parseable.
 pub(crate) fn progress(json: bool, what: &str) {
     if !json {

@@ -126,3 +126,137 @@ fn unreachable_endpoint_says_which() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
 }
+
+/// The doctor on a healthy deployment, then on one broken in six ways.
+#[tokio::test]
+async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
+    use frontdoor_tests::fifo::RouteQueue;
+    // GIVEN the seed deployed as the stack would: a trail, the hub bus admitting both
+    // spokes, the FIFO route queue, both functions' sweeps done
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    emulator.create_bucket("frontdoor-trail");
+    let ct = aws_sdk_cloudtrail::Client::new(&pets.hub_sdk);
+    ct.create_trail()
+        .name("frontdoor")
+        .s3_bucket_name("frontdoor-trail")
+        .send()
+        .await
+        .unwrap();
+    ct.start_logging().name("frontdoor").send().await.unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&pets.hub_sdk);
+    events
+        .create_event_bus()
+        .name("frontdoor-hub")
+        .send()
+        .await
+        .unwrap();
+    for account in [ACCOUNT_B, ACCOUNT_C] {
+        events
+            .put_permission()
+            .event_bus_name("frontdoor-hub")
+            .action("events:PutEvents")
+            .principal(account)
+            .statement_id(format!("spoke-{account}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let queue = RouteQueue::create(&pets.hub_sdk).await;
+    let doctor = |args: &[&str]| {
+        let mut all = vec!["doctor", "--hub-bus", "frontdoor-hub", "--route-queue-url"];
+        all.push(&queue.url);
+        all.extend_from_slice(args);
+        frontdoor(&emulator, &pets, &all)
+    };
+    let (ok, _, text) = frontdoor(&emulator, &pets, &["apply"]);
+    assert!(ok, "{text}");
+
+    // WHEN the doctor looks
+    let (ok, report, text) = doctor(&["--json"]);
+    // THEN every check is ok
+    let results = |report: &Value| -> std::collections::BTreeMap<String, String> {
+        report["doctor"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["check"].as_str().unwrap_or_default().to_string(),
+                    f["result"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert!(ok, "{text}");
+    let healthy = results(&report);
+    assert_eq!(healthy.len(), 9, "{healthy:?}");
+    assert!(healthy.values().all(|r| r == "ok"), "{text}");
+    let (_, _, lines) = doctor(&[]);
+    println!("doctor on the healthy demo world:\n{lines}");
+
+    // WHEN six things break: the trail stops, the bus forgets spoke C, C's role cannot be
+    // assumed, a target is deregistered by hand, a deployment is owed, an event is dead
+    ct.stop_logging().name("frontdoor").send().await.unwrap();
+    events
+        .remove_permission()
+        .event_bus_name("frontdoor-hub")
+        .statement_id(format!("spoke-{ACCOUNT_C}"))
+        .send()
+        .await
+        .unwrap();
+    emulator.settings(&serde_json::json!({"deny_assume_role": [ACCOUNT_C]}));
+    let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(&pets.hub_sdk);
+    elbv2
+        .deregister_targets()
+        .target_group_arn(&pets.hub.target_group_arn)
+        .targets(
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id("10.0.1.4")
+                .port(443)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_ssm::Client::new(&pets.hub_sdk)
+        .put_parameter()
+        .name("/frontdoor/registry/deployment-owed")
+        .value(r#"{"version":1,"items":"owed-by-test"}"#)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    queue
+        .send_to_dead_letters(&serde_json::json!({"poison": true}))
+        .await;
+
+    // THEN the doctor fails, naming each, and the rest stay ok
+    let (ok, report, text) = doctor(&["--json"]);
+    assert!(!ok, "{text}");
+    let broken = results(&report);
+    for check in [
+        "trail",
+        "hub bus policy",
+        "spoke 333333333333",
+        "targets",
+        "public stage",
+        "route queue",
+    ] {
+        assert_eq!(
+            broken.get(check).map(String::as_str),
+            Some("fail"),
+            "{check}: {text}"
+        );
+    }
+    for check in ["spoke 222222222222", "endpoint", "vpc link"] {
+        assert_eq!(
+            broken.get(check).map(String::as_str),
+            Some("ok"),
+            "{check}: {text}"
+        );
+    }
+    let (_, _, lines) = doctor(&[]);
+    println!("doctor on the broken world:\n{lines}");
+}

@@ -73,6 +73,19 @@ impl RouteQueue {
             .expect("SendMessage");
     }
 
+    /// Puts a message straight into the dead-letter queue (a poison event, for the doctor).
+    pub async fn send_to_dead_letters(&self, body: &Value) {
+        self.sqs
+            .send_message()
+            .queue_url(&self.dlq_url)
+            .message_body(body.to_string())
+            .message_group_id(ROUTE_MESSAGE_GROUP)
+            .message_deduplication_id("poison")
+            .send()
+            .await
+            .expect("SendMessage dlq");
+    }
+
     /// Messages waiting in the dead-letter queue.
     pub async fn dead_letters(&self) -> usize {
         attribute(
@@ -116,29 +129,27 @@ impl RouteQueue {
                 .collect();
             // A batch answered Err is not deleted: with visibility 0 it is received again.
             if let Ok(outcome) = route_sync_payload(app, &json!({ "Records": records })).await {
-                {
-                    if let Outcome::Reconciled(report) = outcome {
-                        reports.push(report);
-                    }
-                    let entries: Vec<DeleteMessageBatchRequestEntry> = messages
-                        .iter()
-                        .enumerate()
-                        .map(|(i, m)| {
-                            DeleteMessageBatchRequestEntry::builder()
-                                .id(format!("m{i}"))
-                                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                                .build()
-                                .expect("entry")
-                        })
-                        .collect();
-                    self.sqs
-                        .delete_message_batch()
-                        .queue_url(&self.url)
-                        .set_entries(Some(entries))
-                        .send()
-                        .await
-                        .expect("DeleteMessageBatch");
+                if let Outcome::Reconciled(report) = outcome {
+                    reports.push(report);
                 }
+                let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(format!("m{i}"))
+                            .receipt_handle(m.receipt_handle().unwrap_or_default())
+                            .build()
+                            .expect("entry")
+                    })
+                    .collect();
+                self.sqs
+                    .delete_message_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .expect("DeleteMessageBatch");
             }
         }
         reports

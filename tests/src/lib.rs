@@ -106,16 +106,20 @@ impl Emulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Changes the launcher's settings (tests/README.md, "Control endpoint"), e.g.
-    /// `{"resource_quota": 8}` or `{"deny_assume_role": ["333333333333"]}`.
-    pub fn settings(&self, body: &Value) {
+    /// Creates an S3 bucket (path-style, as the emulator serves S3 on its own port), e.g.
+    /// for a CloudTrail trail; S3 is not worth an SDK crate here.
+    pub fn create_bucket(&self, name: &str) {
+        self.raw("PUT", &format!("/{name}"), "", "");
+    }
+
+    fn raw(&self, method: &str, path: &str, content_type: &str, body: &str) -> String {
         use std::io::{Read, Write};
-        let body = body.to_string();
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream.set_read_timeout(Some(START_TIMEOUT)).unwrap();
         write!(
             stream,
-            "POST /_frontdoor/settings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
             body.len()
         )
         .unwrap();
@@ -123,7 +127,19 @@ impl Emulator {
         stream.read_to_string(&mut answer).unwrap();
         assert!(
             answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-            "settings {body}: {answer}"
+            "{method} {path}: {answer}"
+        );
+        answer
+    }
+
+    /// Changes the launcher's settings (tests/README.md, "Control endpoint"), e.g.
+    /// `{"resource_quota": 8}` or `{"deny_assume_role": ["333333333333"]}`.
+    pub fn settings(&self, body: &Value) {
+        self.raw(
+            "POST",
+            "/_frontdoor/settings",
+            "application/json",
+            &body.to_string(),
         );
     }
 

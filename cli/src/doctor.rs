@@ -1,0 +1,451 @@
+//! `frontdoor doctor`: checks a live deployment and says, one line each, ok or what to fix.
+//! Reads only. Each check is independent: one that cannot run says why and the others
+//! still run; the exit code is non-zero when any check fails.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::error::AwsResultExt;
+use shared::registry::Owned;
+use shared::{targets, App, RouteSyncConfig, TargetSyncConfig};
+
+/// One check's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Finding {
+    /// What was checked.
+    pub(crate) check: String,
+    /// `ok`, `fail`, or `skip` (could not be checked with what was given).
+    pub(crate) result: Verdict,
+    /// What was seen, or what to fix.
+    pub(crate) detail: String,
+}
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Verdict {
+    Ok,
+    Fail,
+    Skip,
+}
+
+/// What the doctor looks at beyond the functions' contract.
+pub(crate) struct Extra<'a> {
+    /// The hub event bus the spokes forward to (the stack's `HubEventBus`).
+    pub(crate) hub_bus: Option<&'a str>,
+}
+
+fn finding(check: impl Into<String>, result: Verdict, detail: impl Into<String>) -> Finding {
+    Finding {
+        check: check.into(),
+        result,
+        detail: detail.into(),
+    }
+}
+
+fn verdict(check: impl Into<String>, outcome: Result<String, String>) -> Finding {
+    match outcome {
+        Ok(seen) => finding(check, Verdict::Ok, seen),
+        Err(fix) => finding(check, Verdict::Fail, fix),
+    }
+}
+
+/// Runs every check.
+pub(crate) async fn examine(
+    targets_app: &App<TargetSyncConfig>,
+    routes_app: &App<RouteSyncConfig>,
+    sdk: &aws_config::SdkConfig,
+    extra: &Extra<'_>,
+) -> Vec<Finding> {
+    let mut out = vec![verdict(
+        "trail",
+        trail(sdk, &routes_app.clients.region).await,
+    )];
+    out.push(match extra.hub_bus {
+        Some(bus) => verdict("hub bus policy", hub_bus(sdk, bus, routes_app).await),
+        None => finding(
+            "hub bus policy",
+            Verdict::Skip,
+            "give --hub-bus (the stack's HubEventBus name) to check it",
+        ),
+    });
+    for account in &routes_app.config.allowed_accounts {
+        out.push(verdict(
+            format!("spoke {account}"),
+            spoke(routes_app, account).await,
+        ));
+    }
+    out.push(verdict("endpoint", endpoint(targets_app).await));
+    out.push(verdict("vpc link", vpc_link(routes_app, targets_app).await));
+    out.push(verdict("targets", target_group(targets_app).await));
+    out.push(verdict("public stage", public_stage(routes_app).await));
+    out.push(match &routes_app.config.route_queue_url {
+        Some(url) => verdict("route queue", route_queue(routes_app, url).await),
+        None => finding(
+            "route queue",
+            Verdict::Skip,
+            "FRONTDOOR_ROUTE_QUEUE_URL is not set: route-sync deploys at the end of each run",
+        ),
+    });
+    out
+}
+
+/// A trail logs management write events in this region: without one, EventBridge sees no
+/// "AWS API Call via CloudTrail" event and only the sweep keeps the front door right.
+async fn trail(sdk: &aws_config::SdkConfig, region: &str) -> Result<String, String> {
+    let ct = aws_sdk_cloudtrail::Client::new(sdk);
+    let trails = ct
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .op("DescribeTrails")
+        .map_err(|e| e.to_string())?;
+    let mut seen = Vec::new();
+    for t in trails.trail_list() {
+        let (Some(name), Some(arn)) = (t.name(), t.trail_arn()) else {
+            continue;
+        };
+        let covers = t.is_multi_region_trail().unwrap_or(false) || t.home_region() == Some(region);
+        let logging = ct
+            .get_trail_status()
+            .name(arn)
+            .send()
+            .await
+            .op("GetTrailStatus")
+            .map_err(|e| e.to_string())?
+            .is_logging()
+            .unwrap_or(false);
+        let selectors = ct
+            .get_event_selectors()
+            .trail_name(arn)
+            .send()
+            .await
+            .op("GetEventSelectors")
+            .map_err(|e| e.to_string())?;
+        // No selectors at all is CloudTrail's default: management events, read and write.
+        let basic = selectors.event_selectors();
+        let advanced = selectors.advanced_event_selectors();
+        let management = (basic.is_empty() && advanced.is_empty())
+            || basic.iter().any(|s| {
+                s.include_management_events().unwrap_or(true)
+                    && !matches!(
+                        s.read_write_type(),
+                        Some(aws_sdk_cloudtrail::types::ReadWriteType::ReadOnly)
+                    )
+            })
+            || advanced.iter().any(|s| {
+                s.field_selectors().iter().any(|f| {
+                    f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management")
+                })
+            });
+        if covers && logging && management {
+            return Ok(format!("{name} logs management events in {region}"));
+        }
+        seen.push(format!(
+            "{name} (covers {region}: {covers}, logging: {logging}, management writes: {management})"
+        ));
+    }
+    Err(format!(
+        "no trail logs management write events in {region} ({}): deploy with EnableTrail=true, \
+         or use an organization trail; until then only the sweep follows changes",
+        if seen.is_empty() {
+            "no trails".to_string()
+        } else {
+            seen.join("; ")
+        }
+    ))
+}
+
+/// The hub bus lets every allowed account (or the organization) put events.
+async fn hub_bus(
+    sdk: &aws_config::SdkConfig,
+    bus: &str,
+    app: &App<RouteSyncConfig>,
+) -> Result<String, String> {
+    let described = aws_sdk_eventbridge::Client::new(sdk)
+        .describe_event_bus()
+        .name(bus)
+        .send()
+        .await
+        .op("DescribeEventBus")
+        .map_err(|e| e.to_string())?;
+    let policy: Value = described
+        .policy()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or(format!(
+            "bus {bus} has no resource policy: no spoke can send to it"
+        ))?;
+    let text = policy.to_string();
+    if text.contains("aws:PrincipalOrgID") {
+        return Ok(format!("bus {bus} admits the organization"));
+    }
+    let missing: Vec<String> = app
+        .config
+        .allowed_accounts
+        .iter()
+        .filter(|a| !text.contains(a.as_str()))
+        .map(ToString::to_string)
+        .collect();
+    if missing.is_empty() {
+        Ok(format!(
+            "bus {bus} admits all {} allowed accounts",
+            app.config.allowed_accounts.len()
+        ))
+    } else {
+        Err(format!(
+            "bus {bus} does not admit {}: redeploy the hub with them in AllowedAccounts",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// The spoke's reader role can be assumed and lists REST APIs.
+async fn spoke(
+    app: &App<RouteSyncConfig>,
+    account: &shared::ids::AccountId,
+) -> Result<String, String> {
+    let client = app
+        .clients
+        .spokes
+        .client(account, &app.config.spoke_role_name)
+        .await;
+    let listed = client
+        .get_rest_apis()
+        .limit(500)
+        .send()
+        .await
+        .op("GetRestApis")
+        .map_err(|e| {
+            format!(
+                "{e}: deploy spoke.yaml in {account} with HubRouteSyncRoleArn = the hub's \
+                 RouteSyncRoleArn output, and SpokeRoleName = {}",
+                app.config.spoke_role_name
+            )
+        })?;
+    Ok(format!(
+        "role {} assumed; {} REST APIs readable",
+        app.config.spoke_role_name,
+        listed.items().len()
+    ))
+}
+
+/// The endpoint is available with one IP per subnet.
+async fn endpoint(app: &App<TargetSyncConfig>) -> Result<String, String> {
+    let vpce = app.config.vpc_endpoint_id.as_str();
+    let found = app
+        .clients
+        .ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(vpce)
+        .send()
+        .await
+        .op("DescribeVpcEndpoints")
+        .map_err(|e| e.to_string())?;
+    let ep = found
+        .vpc_endpoints()
+        .first()
+        .ok_or(format!("endpoint {vpce} not found"))?;
+    let state = ep
+        .state()
+        .map(|s| s.as_str().to_lowercase())
+        .unwrap_or_default();
+    let subnets = ep.subnet_ids().len();
+    let enis = ep.network_interface_ids().len();
+    if state != "available" {
+        return Err(format!("endpoint {vpce} is {state}, not available"));
+    }
+    if subnets == 0 || enis != subnets {
+        return Err(format!(
+            "endpoint {vpce} has {enis} network interfaces for {subnets} subnets"
+        ));
+    }
+    Ok(format!("{vpce} available, {enis} IPs in {subnets} subnets"))
+}
+
+/// The VPC link is available and targets the NLB in front of the target group.
+async fn vpc_link(
+    routes: &App<RouteSyncConfig>,
+    targets: &App<TargetSyncConfig>,
+) -> Result<String, String> {
+    let link = routes
+        .clients
+        .apigateway
+        .get_vpc_link()
+        .vpc_link_id(&routes.config.vpc_link_id)
+        .send()
+        .await
+        .op("GetVpcLink")
+        .map_err(|e| e.to_string())?;
+    let status = link.status().map(|s| s.as_str()).unwrap_or("UNKNOWN");
+    let group = targets
+        .clients
+        .elbv2
+        .describe_target_groups()
+        .target_group_arns(targets.config.target_group_arn.as_str())
+        .send()
+        .await
+        .op("DescribeTargetGroups")
+        .map_err(|e| e.to_string())?;
+    let balancers: BTreeSet<&str> = group
+        .target_groups()
+        .iter()
+        .flat_map(|g| g.load_balancer_arns())
+        .map(String::as_str)
+        .collect();
+    let points_at = link
+        .target_arns()
+        .iter()
+        .any(|a| balancers.contains(a.as_str()));
+    match (status, points_at) {
+        ("AVAILABLE", true) => Ok(format!(
+            "{} AVAILABLE, targets the target group's NLB",
+            routes.config.vpc_link_id
+        )),
+        ("AVAILABLE", false) => Err(format!(
+            "{} targets {:?}, not the NLB of the target group ({:?})",
+            routes.config.vpc_link_id,
+            link.target_arns(),
+            balancers
+        )),
+        (other, _) => Err(format!(
+            "{} is {other}{}",
+            routes.config.vpc_link_id,
+            link.status_message()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// The target group's targets are the endpoint's IPs, and healthy.
+async fn target_group(app: &App<TargetSyncConfig>) -> Result<String, String> {
+    let observed = targets::observe(app).await.map_err(|e| e.to_string())?;
+    let plan = targets::diff(&observed);
+    if let Some(why) = &plan.refused {
+        return Err(format!("the endpoint cannot be trusted: {why}"));
+    }
+    if !plan.register.is_empty() || !plan.deregister.is_empty() {
+        return Err(format!(
+            "targets differ from the endpoint's IPs (missing {:?}, stale {:?}): run \
+             `frontdoor apply` or wait for the sweep",
+            plan.register.iter().map(|t| t.key()).collect::<Vec<_>>(),
+            plan.deregister.iter().map(|t| t.key()).collect::<Vec<_>>()
+        ));
+    }
+    let unhealthy: Vec<String> = observed
+        .live
+        .iter()
+        .filter(|t| !t.draining && !matches!(t.health.as_str(), "healthy" | "initial"))
+        .map(|t| format!("{} {}", t.target.key(), t.health))
+        .collect();
+    if unhealthy.is_empty() {
+        Ok(format!(
+            "{} targets, the endpoint's IPs, healthy",
+            plan.kept.len()
+        ))
+    } else {
+        Err(format!(
+            "unhealthy: {} (the endpoint's security group must admit 443 from the NLB's subnets)",
+            unhealthy.join(", ")
+        ))
+    }
+}
+
+/// The public stage exists and serves the latest routes (no deployment owed).
+async fn public_stage(app: &App<RouteSyncConfig>) -> Result<String, String> {
+    let c = &app.config;
+    let stage = app
+        .clients
+        .apigateway
+        .get_stage()
+        .rest_api_id(c.public_api_id.as_str())
+        .stage_name(&c.public_stage)
+        .send()
+        .await
+        .op("GetStage")
+        .map_err(|e| e.to_string())?;
+    let owed = shared::registry::load::<Option<String>>(
+        &app.clients.ssm,
+        &shared::registry::deployment_owed_parameter(&c.ssm_prefix),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match owed {
+        None => Ok(format!(
+            "{}/{} deployed ({})",
+            c.public_api_id,
+            c.public_stage,
+            stage.deployment_id().unwrap_or("?")
+        )),
+        Some(_) => Err(format!(
+            "a deployment of {}/{} is owed: routes are written but not live; see the \
+             `pending deployment` statuses (`frontdoor status`)",
+            c.public_api_id, c.public_stage
+        )),
+    }
+}
+
+/// The route queue is FIFO and nothing waits in its dead-letter queue.
+async fn route_queue(app: &App<RouteSyncConfig>, url: &str) -> Result<String, String> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let sqs = &app.clients.sqs;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .op("GetQueueAttributes")
+        .map_err(|e| e.to_string())?;
+    let get = |name: A| attrs.attributes().and_then(|a| a.get(&name)).cloned();
+    if get(A::FifoQueue).as_deref() != Some("true") {
+        return Err(format!(
+            "{url} is not a FIFO queue: route-sync would not be one writer"
+        ));
+    }
+    let redrive: Option<Value> = get(A::RedrivePolicy).and_then(|p| serde_json::from_str(&p).ok());
+    let dlq_arn = redrive
+        .as_ref()
+        .and_then(|r| r.get("deadLetterTargetArn"))
+        .and_then(Value::as_str)
+        .ok_or(format!("{url} has no dead-letter queue"))?;
+    // arn:aws:sqs:{region}:{account}:{name}
+    let mut parts = dlq_arn.rsplitn(3, ':');
+    let (name, account) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let dlq_url = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .queue_owner_aws_account_id(account)
+        .send()
+        .await
+        .op("GetQueueUrl")
+        .map_err(|e| e.to_string())?
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let waiting = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .op("GetQueueAttributes")
+        .map_err(|e| e.to_string())?
+        .attributes()
+        .and_then(|a| a.get(&A::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    if waiting == 0 {
+        Ok(format!("FIFO, dead-letter queue {name} empty"))
+    } else {
+        Err(format!(
+            "{waiting} events in the dead-letter queue {name}: read them (each failed 5 \
+             deliveries), fix the cause, then redrive them"
+        ))
+    }
+}
