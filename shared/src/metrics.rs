@@ -1,6 +1,12 @@
 //! CloudWatch metrics as Embedded Metric Format lines on stdout: Lambda ships them to
 //! CloudWatch Logs, which turns them into metrics. No SDK call, no extra latency.
 //! Names and the one dimension (`Function`) are static strings, so cardinality is bounded.
+//!
+//! Each line carries `"level": "FATAL"`. With the JSON log format, Lambda gives a line
+//! without a level the level INFO and drops it once the function's application log level
+//! is raised above INFO ("Log-level filtering", Lambda Developer Guide): the metrics the
+//! quota and tenant alarms read would stop without a word. FATAL is the one level no
+//! setting filters; the line is a metric, not an event, so nothing reads it as a crash.
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,6 +15,9 @@ use serde_json::{json, Map, Value};
 
 /// The namespace every frontdoor metric lives in (the template's alarms read it).
 pub const NAMESPACE: &str = "frontdoor";
+
+/// The log level of every EMF line: the one no application log level filters.
+pub const METRICS_LEVEL: &str = "FATAL";
 
 /// A metric's unit, as CloudWatch spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +76,7 @@ pub fn emf(function: &'static str, metrics: &[Metric], timestamp_ms: u128) -> Va
             }],
         }),
     );
+    doc.insert("level".into(), json!(METRICS_LEVEL));
     doc.insert("Function".into(), json!(function));
     for m in metrics {
         doc.insert(m.name.into(), json!(m.value));
@@ -116,6 +126,8 @@ mod tests {
             "Milliseconds"
         );
         assert_eq!(doc["Function"], "target-sync");
+        // Survives any ApplicationLogLevel (Lambda drops lines whose level is below it).
+        assert_eq!(doc["level"], "FATAL");
         assert_eq!(doc["TargetsRegistered"], 2.0);
         assert_eq!(doc["ReconcileDuration"], 12.5);
     }
