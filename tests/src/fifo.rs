@@ -9,6 +9,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use serde_json::{json, Value};
 use shared::config::ROUTE_MESSAGE_GROUP;
@@ -71,6 +72,31 @@ impl RouteQueue {
             .send()
             .await
             .expect("SendMessage");
+    }
+
+    /// Sends many events, ten per SendMessageBatch (as EventBridge delivers a burst).
+    pub async fn send_all(&self, events: &[Value]) {
+        for chunk in events.chunks(10) {
+            let entries: Vec<SendMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(format!("e{i}"))
+                        .message_body(e.to_string())
+                        .message_group_id(ROUTE_MESSAGE_GROUP)
+                        .build()
+                        .expect("entry")
+                })
+                .collect();
+            self.sqs
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("SendMessageBatch");
+        }
     }
 
     /// Puts a message straight into the dead-letter queue (a poison event, for the doctor).

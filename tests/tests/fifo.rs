@@ -74,6 +74,7 @@ async fn a_storm_of_1000_events_is_one_deployment() {
 
     // WHEN 1000 distinct events about the seed's APIs and sweeps arrive (EventBridge gives
     // each its own id, so content-based deduplication keeps them all)
+    let mut storm = Vec::new();
     for i in 0..1000 {
         let mut e = match i % 4 {
             0 => api_event("TagResource", ACCOUNT_B, &pets.cats),
@@ -82,8 +83,9 @@ async fn a_storm_of_1000_events_is_one_deployment() {
             _ => event("schedule.json", ""),
         };
         e["id"] = format!("storm-{i}").into();
-        queue.send(&e).await;
+        storm.push(e);
     }
+    queue.send_all(&storm).await;
     let reports = queue.drain(&app, 150).await;
 
     // THEN the seed is live, deployed once, and nothing is left or dead
