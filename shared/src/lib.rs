@@ -19,6 +19,7 @@ pub mod entry;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod registry;

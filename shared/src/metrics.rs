@@ -77,6 +77,12 @@ pub fn emf(function: &'static str, metrics: &[Metric], timestamp_ms: u128) -> Va
         }),
     );
     doc.insert("level".into(), json!(METRICS_LEVEL));
+    // Lambda reads the level only from a line with an RFC 3339 `timestamp`.
+    let ms = i64::try_from(timestamp_ms).unwrap_or(i64::MAX);
+    let rfc3339 = aws_smithy_types::DateTime::from_millis(ms)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    doc.insert("timestamp".into(), json!(rfc3339));
     doc.insert("Function".into(), json!(function));
     for m in metrics {
         doc.insert(m.name.into(), json!(m.value));
@@ -128,6 +134,7 @@ mod tests {
         assert_eq!(doc["Function"], "target-sync");
         // Survives any ApplicationLogLevel (Lambda drops lines whose level is below it).
         assert_eq!(doc["level"], "FATAL");
+        assert_eq!(doc["timestamp"], "2026-11-18T11:06:40Z");
         assert_eq!(doc["TargetsRegistered"], 2.0);
         assert_eq!(doc["ReconcileDuration"], 12.5);
     }

@@ -2,20 +2,63 @@
 
 1. No IAM action is "*" or "service:*", in any role or resource policy.
 2. Each function's environment variables are exactly the variables its config reads
-   (shared/src/config.rs), so the template and the contract cannot drift apart.
-3. Both functions run with reserved concurrency 1 (one writer each).
+   (shared/src/config.rs: required, with_default and optional), so the template and the
+   contract cannot drift apart.
+3. One writer each: route-sync reserves no concurrency (its FIFO message group is the one
+   writer), target-sync reserves exactly 1 (asynchronous invocations wait when throttled).
+4. Least privilege: route-sync's API Gateway grants are exactly the calls it makes on the
+   public API (never the API itself, never its stages); it assumes the spoke reader only in
+   the allowed accounts; each spoke's ForwardRole trusts EventBridge for its own account.
+5. One writer on a FIFO queue: the route queue and its dead-letter queue are FIFO with
+   content-based deduplication on the route queue, a visibility timeout of six times the
+   function timeout, every rule target into it names config.rs's message group, and
+   route-sync takes batches of 10 with no batching window.
+6. Deployable as documented: no RoleName on the hub's roles, private DNS off unless asked
+   for, every function logs to a log group with retention (read after the SAM transform, so
+   Globals are merged as SAM merges them) at a level that keeps the EMF metric lines, the
+   public stage writes access logs, and each stack can make an optional trail whose bucket
+   policy is bound to it.
 
+Usage: check_templates.py [--template HUB.yaml] [--spoke SPOKE.yaml]   (defaults: the repo's)
 Prints "N passed, M failed" and exits non-zero on a failure.
 """
 
+import argparse
+import copy
+import json
+import os
 import re
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 results = []
+
+# route-sync's calls on the public API (shared/src/routes/{observe,apply}.rs), as API Gateway
+# authorizes them: the HTTP verb on the request path. ${Api} is the public API's id.
+ROUTE_SYNC_APIGATEWAY = {
+    ("GET", "/restapis/${Api}/resources"),  # GetResources (embed=methods, paged)
+    ("POST", "/restapis/${Api}/resources/*"),  # CreateResource
+    ("DELETE", "/restapis/${Api}/resources/*"),  # DeleteResource
+    ("PUT", "/restapis/${Api}/resources/*/methods/*"),  # PutMethod, PutIntegration
+    ("DELETE", "/restapis/${Api}/resources/*/methods/*"),  # DeleteMethod
+    ("POST", "/restapis/${Api}/deployments"),  # CreateDeployment (stageName)
+}
+PUBLIC_API = {"Fn::If": ["CreatePublicApi", {"Ref": "PublicApi"}, {"Ref": "ExistingPublicApiId"}]}
+# Lambda files a JSON line without a "level" as INFO; these levels keep it.
+LEVELS_THAT_KEEP_EMF = {"TRACE", "DEBUG", "INFO"}
+
+
+def metrics_survive_any_level():
+    """The EMF lines carry level FATAL and an RFC 3339 timestamp (shared/src/metrics.rs):
+    then no ApplicationLogLevel drops them."""
+    text = (ROOT / "shared/src/metrics.rs").read_text()
+    return ('METRICS_LEVEL: &str = "FATAL"' in text
+            and 'doc.insert("level".into(), json!(METRICS_LEVEL))' in text
+            and 'doc.insert("timestamp".into()' in text)
 
 
 def check(name, ok, detail=""):
@@ -28,10 +71,10 @@ def statements(node, where):
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("PolicyDocument", "AssumeRolePolicyDocument") and isinstance(value, dict):
-                for st in value.get("Statement", []):
+                for st in as_list(value.get("Statement", [])):
                     yield where, st
             elif key == "Statement" and isinstance(value, (dict, list)):
-                for st in value if isinstance(value, list) else [value]:
+                for st in as_list(value):
                     yield where, st
             else:
                 yield from statements(value, where)
@@ -40,46 +83,349 @@ def statements(node, where):
             yield from statements(item, where)
 
 
+def as_list(x):
+    return x if isinstance(x, list) else [x]
+
+
 def actions(statement):
-    a = statement.get("Action", [])
-    return [a] if isinstance(a, str) else [x for x in a if isinstance(x, str)]
+    return [a for a in as_list(statement.get("Action", [])) if isinstance(a, str)]
+
+
+def ref(x):
+    return x.get("Ref") if isinstance(x, dict) else None
+
+
+def getatt(x):
+    """("Resource", "Attr") of a GetAtt, else None."""
+    if isinstance(x, dict) and "Fn::GetAtt" in x:
+        v = x["Fn::GetAtt"]
+        return tuple(v.split(".", 1)) if isinstance(v, str) else tuple(v)
+    return None
+
+
+def plain(node):
+    """The template node as plain JSON values (cfn_yaml's node types compare awkwardly)."""
+    return json.loads(json.dumps(node, default=str))
+
+
+def sub_string(value):
+    """The string of a Sub (long or short form), or the value itself."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        v = value["Fn::Sub"]
+        return (v if isinstance(v, str) else v[0]), ({} if isinstance(v, str) else v[1])
+    return value, {}
 
 
 def contract():
-    """Variables each config reads: {"TargetSyncConfig": {...}, "RouteSyncConfig": {...}}."""
+    """Variables each config reads, and route-sync's message group, from config.rs."""
     text = (ROOT / "shared/src/config.rs").read_text()
     names = dict(re.findall(r'pub const (\w+): &str = "(FRONTDOOR_\w+)";', text))
     out = {}
     for block in re.finditer(r"impl (\w+Config) \{(.*?)\n\}", text, re.S):
-        used = re.findall(r"vars\.(?:required|with_default)\(\s*(\w+)", block.group(2))
+        used = re.findall(r"vars\.(?:required|with_default|optional)\(\s*(\w+)", block.group(2))
         out[block.group(1)] = {names[u] for u in used}
+    group = re.search(r'pub const ROUTE_MESSAGE_GROUP: &str = "([^"]+)";', text)
+    return out, group.group(1) if group else None
+
+
+def evaluate(node, template, conditions=None):
+    """`node` with parameters at their defaults and Fn::If / conditions decided."""
+    params = template.get("Parameters", {})
+    conds = template.get("Conditions", {})
+    if isinstance(node, dict) and len(node) == 1:
+        (key, value), = node.items()
+        if key == "Ref" and value in params:
+            return str(params[value].get("Default", ""))
+        if key == "Fn::Equals":
+            a, b = (evaluate(v, template) for v in value)
+            return str(a) == str(b)
+        if key == "Fn::Not":
+            return not evaluate(value[0], template)
+        if key == "Fn::And":
+            return all(evaluate(v, template) for v in value)
+        if key == "Fn::Or":
+            return any(evaluate(v, template) for v in value)
+        if key == "Condition":
+            return evaluate(conds[value], template)
+        if key == "Fn::If":
+            name, yes, no = value
+            return evaluate(yes if evaluate(conds[name], template) else no, template)
+    return node
+
+
+def functions(template):
+    """{binary: (logical id, resource)} of the SAM functions."""
+    out = {}
+    for logical, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            binary = resource.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+            out[binary] = (logical, resource)
     return out
 
 
-def main():
-    expected = contract()
+def sam_transform(path):
+    """The template after the SAM transform (Globals merged as SAM merges them)."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    template = plain(cfn_yaml.load(str(path)))
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://bucket/key"  # sam build's job
+    return transform(template, {}, NoManagedPolicies())
+
+
+def check_common(label, template, expected):
+    """IAM wildcards, env == contract, reserved concurrency; for either stack."""
+    resources = template["Resources"]
+    found = 0
+    for logical, resource in resources.items():
+        for where, st in statements(resource.get("Properties", {}), f"{label}:{logical}"):
+            found += 1
+            wild = [a for a in actions(st) if a == "*" or a.endswith(":*")]
+            check(f"{where} {st.get('Sid', '')} has no * action", not wild, str(wild))
+    check(f"{label} has IAM statements to check", found > 0)
     binaries = {"target-sync": "TargetSyncConfig", "route-sync": "RouteSyncConfig"}
-    check("config.rs declares both configs", set(expected) == set(binaries.values()), str(expected))
-    for file in ("template.yaml", "spoke.yaml"):
-        template = cfn_yaml.load(str(ROOT / file))
-        resources = template["Resources"]
-        found = 0
-        for logical, resource in resources.items():
-            for where, st in statements(resource.get("Properties", {}), f"{file}:{logical}"):
-                found += 1
-                wild = [a for a in actions(st) if a == "*" or a.endswith(":*")]
-                check(f"{where} {st.get('Sid', '')} has no * action", not wild, str(wild))
-        check(f"{file} has IAM statements to check", found > 0)
-        for logical, resource in resources.items():
-            if resource.get("Type") != "AWS::Serverless::Function":
-                continue
-            binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            props = resource["Properties"]
-            env = set(props.get("Environment", {}).get("Variables", {}))
-            want = expected.get(binaries.get(binary, ""), set())
-            check(f"{file}:{logical} ({binary}) env == config contract", env == want,
-                  f"extra {sorted(env - want)}, missing {sorted(want - env)}")
-            check(f"{file}:{logical} reserved concurrency 1", props.get("ReservedConcurrentExecutions") == 1)
+    for binary, (logical, resource) in functions(template).items():
+        props = resource["Properties"]
+        env = set(props.get("Environment", {}).get("Variables", {}))
+        want = expected.get(binaries.get(binary, ""), set())
+        check(f"{label}:{logical} ({binary}) env == config contract", env == want,
+              f"extra {sorted(env - want)}, missing {sorted(want - env)}")
+        reserved = props.get("ReservedConcurrentExecutions")
+        if binary == "route-sync":
+            check(f"{label}:{logical} reserves no concurrency (the FIFO group is the one writer)",
+                  reserved is None, f"ReservedConcurrentExecutions: {reserved}")
+        else:
+            check(f"{label}:{logical} reserved concurrency 1", reserved == 1,
+                  f"ReservedConcurrentExecutions: {reserved}")
+
+
+def role_statements(template, role):
+    props = template["Resources"].get(role, {}).get("Properties", {})
+    for policy in props.get("Policies", []):
+        yield from as_list(policy.get("PolicyDocument", {}).get("Statement", []))
+
+
+def check_route_sync_iam(label, template):
+    fns = functions(template)
+    if "route-sync" not in fns:
+        check(f"{label} has route-sync", False)
+        return
+    logical, fn = fns["route-sync"]
+    role = (getatt(fn["Properties"].get("Role")) or ("?",))[0]
+    stmts = [plain(s) for s in role_statements(template, role)]
+
+    # API Gateway: exactly the calls route-sync makes, on the public API.
+    grants, apis = set(), []
+    for st in stmts:
+        verbs = [a.split(":", 1)[1] for a in actions(st) if a.startswith("apigateway:")]
+        if st.get("Effect") != "Allow" or not verbs:
+            continue
+        for r in as_list(st.get("Resource", [])):
+            s, mapping = sub_string(r)
+            found = re.search(r"::(/.*)$", s) if isinstance(s, str) else None
+            path = found.group(1) if found else str(s)
+            apis.append(mapping.get("Api"))
+            grants |= {(v, path) for v in verbs}
+    check(f"{label}:{role} apigateway grants are exactly route-sync's calls",
+          grants == ROUTE_SYNC_APIGATEWAY,
+          f"extra {sorted(grants - ROUTE_SYNC_APIGATEWAY)}, missing {sorted(ROUTE_SYNC_APIGATEWAY - grants)}")
+    check(f"{label}:{role} apigateway grants name the public API",
+          bool(apis) and all(a == PUBLIC_API for a in apis), str(apis))
+    # IAM globs: "*" matches any characters, "/" included.
+    itself = [g for g in grants if fnmatchcase("/restapis/${Api}", g[1])]
+    check(f"{label}:{role} apigateway never reaches /restapis/{{id}} itself", not itself, str(itself))
+    stages = [g for g in grants
+              if fnmatchcase("/restapis/${Api}/stages/prd", g[1]) or "stages" in g[1]]
+    check(f"{label}:{role} apigateway never reaches the public API's stages", not stages, str(stages))
+
+    # sts:AssumeRole only in the allowed accounts.
+    assume = [st for st in stmts
+              if st.get("Effect") == "Allow" and "sts:AssumeRole" in actions(st)]
+    want = {"Fn::Split": [",", {"Ref": "AllowedAccounts"}]}
+    bound = [st.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceAccount") == want
+             for st in assume]
+    check(f"{label}:{role} sts:AssumeRole bound by aws:ResourceAccount = AllowedAccounts",
+          bool(assume) and all(bound), json.dumps([st.get("Condition") for st in assume]))
+
+    # SQS: consume the route queue, send only to it.
+    queue = route_queue(template)
+    sends = [r for st in stmts if st.get("Effect") == "Allow" and "sqs:SendMessage" in actions(st)
+             for r in as_list(st.get("Resource", []))]
+    check(f"{label}:{role} sqs:SendMessage on the route queue only",
+          bool(sends) and all(getatt(r) == (queue, "Arn") for r in sends), json.dumps(sends))
+
+
+def route_queue(template):
+    """Logical id of the queue route-sync's SQS event reads."""
+    fns = functions(template)
+    if "route-sync" not in fns:
+        return None
+    for event in fns["route-sync"][1]["Properties"].get("Events", {}).values():
+        if event.get("Type") == "SQS":
+            return (getatt(event["Properties"].get("Queue")) or (None,))[0]
+    return None
+
+
+def check_route_queue(label, template, group):
+    resources = template["Resources"]
+    logical, fn = functions(template).get("route-sync", (None, {"Properties": {}}))
+    queue = route_queue(template)
+    q = resources.get(queue, {}).get("Properties", {})
+    check(f"{label}:{queue} route queue is FIFO with content-based deduplication",
+          q.get("FifoQueue") is True and q.get("ContentBasedDeduplication") is True,
+          f"FifoQueue {q.get('FifoQueue')}, ContentBasedDeduplication {q.get('ContentBasedDeduplication')}")
+    redrive = q.get("RedrivePolicy", {})
+    dlq = (getatt(redrive.get("deadLetterTargetArn")) or (None,))[0]
+    d = resources.get(dlq, {}).get("Properties", {})
+    check(f"{label}:{queue} dead-letter queue {dlq} is FIFO",
+          d.get("FifoQueue") is True and isinstance(redrive.get("maxReceiveCount"), int),
+          f"FifoQueue {d.get('FifoQueue')}, maxReceiveCount {redrive.get('maxReceiveCount')}")
+    timeout = fn["Properties"].get("Timeout", 3)
+    check(f"{label}:{queue} visibility timeout is six times route-sync's timeout",
+          q.get("VisibilityTimeout") == 6 * timeout,
+          f"VisibilityTimeout {q.get('VisibilityTimeout')}, Timeout {timeout}")
+    targets, bad = 0, []
+    for rule, resource in resources.items():
+        if resource.get("Type") != "AWS::Events::Rule":
+            continue
+        for target in resource.get("Properties", {}).get("Targets", []):
+            if getatt(target.get("Arn")) == (queue, "Arn"):
+                targets += 1
+                got = target.get("SqsParameters", {}).get("MessageGroupId")
+                if got != group:
+                    bad.append(f"{rule}: {got}")
+    check(f"{label} every rule target into {queue} sets MessageGroupId {group}",
+          targets > 0 and not bad and group is not None, f"{targets} targets, wrong: {bad}")
+    events = [e["Properties"] for e in fn["Properties"].get("Events", {}).values()
+              if e.get("Type") == "SQS"]
+    check(f"{label}:{logical} SQS batches of 10, no batching window (FIFO)",
+          len(events) == 1 and events[0].get("BatchSize") == 10
+          and "MaximumBatchingWindowInSeconds" not in events[0], json.dumps(plain(events)))
+
+
+def check_deployable(label, template, path):
+    resources = template["Resources"]
+    named = [k for k, r in resources.items()
+             if r.get("Type") == "AWS::IAM::Role" and "RoleName" in r.get("Properties", {})]
+    check(f"{label} hub roles have no RoleName (CAPABILITY_IAM suffices)", not named, str(named))
+
+    endpoints = {k: r["Properties"].get("PrivateDnsEnabled") for k, r in resources.items()
+                 if r.get("Type") == "AWS::EC2::VPCEndpoint"}
+    bad = {k: v for k, v in endpoints.items()
+           if v is True or str(v).lower() == "true" or evaluate(plain(v), template) not in (False, "false")}
+    check(f"{label} PrivateDnsEnabled is not hard-coded true and is off by default",
+          bool(endpoints) and not bad, json.dumps(plain(bad)))
+
+    try:
+        out = sam_transform(path)
+    except Exception as e:  # noqa: BLE001 - report what the translator refused
+        check(f"{label} SAM transform", False, str(e))
+        return
+    cfn = out["Resources"]
+    lambdas = {k: r for k, r in cfn.items() if r.get("Type") == "AWS::Lambda::Function"}
+    missing, levels = [], []
+    for k, r in lambdas.items():
+        cfg = r["Properties"].get("LoggingConfig", {})
+        group = ref(cfg.get("LogGroup"))
+        g = cfn.get(group, {})
+        if g.get("Type") != "AWS::Logs::LogGroup" or g.get("Properties", {}).get("RetentionInDays") is None:
+            missing.append(f"{k}: {cfg.get('LogGroup')}")
+        level = evaluate(cfg.get("ApplicationLogLevel", "INFO"), template)
+        if level not in LEVELS_THAT_KEEP_EMF and not metrics_survive_any_level():
+            levels.append(f"{k}: {level}")
+    check(f"{label} every function logs to a log group with retention",
+          bool(lambdas) and not missing, str(missing))
+    check(f"{label} every function's ApplicationLogLevel keeps the EMF lines (INFO or lower, "
+          f"or any level while they are FATAL and timestamped)",
+          bool(lambdas) and not levels, str(levels))
+
+    stages = {k: r["Properties"].get("AccessLogSetting", {}) for k, r in resources.items()
+              if r.get("Type") == "AWS::ApiGateway::Stage"}
+    bad = [k for k, s in stages.items()
+           if not s.get("DestinationArn") or "$context.requestId" not in str(s.get("Format", ""))]
+    check(f"{label} the public stage writes access logs (AccessLogSetting)",
+          bool(stages) and not bad, f"stages {sorted(stages)}, without: {bad}")
+
+
+def check_trail(label, template):
+    """An optional trail (EnableTrail, default false) whose bucket is private, encrypted, and
+    whose policy admits only this stack's trail."""
+    resources = template["Resources"]
+    params = template.get("Parameters", {})
+    trails = {k: r for k, r in resources.items() if r.get("Type") == "AWS::CloudTrail::Trail"}
+    problems = []
+    if str(params.get("EnableTrail", {}).get("Default")) != "false":
+        problems.append("EnableTrail must default to false")
+    for k, r in trails.items():
+        if evaluate({"Condition": r.get("Condition")}, template) if r.get("Condition") else True:
+            problems.append(f"{k} is made with default parameters")
+        p = r["Properties"]
+        sel = p.get("EventSelectors", [{}])
+        if not any(s.get("IncludeManagementEvents") is True and s.get("ReadWriteType") in ("WriteOnly", "All")
+                   for s in sel):
+            problems.append(f"{k} does not log management write events")
+        bucket = ref(p.get("S3BucketName"))
+        b = resources.get(bucket, {}).get("Properties", {})
+        block = b.get("PublicAccessBlockConfiguration", {})
+        if not all(block.get(x) is True for x in
+                   ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")):
+            problems.append(f"{bucket} public access not blocked")
+        if not b.get("BucketEncryption"):
+            problems.append(f"{bucket} not encrypted")
+        policies = [r2["Properties"] for r2 in resources.values()
+                    if r2.get("Type") == "AWS::S3::BucketPolicy" and ref(r2["Properties"].get("Bucket")) == bucket]
+        allows = [st for pol in policies for st in as_list(pol["PolicyDocument"]["Statement"])
+                  if st.get("Effect") == "Allow"]
+        unbound = [st.get("Sid") for st in allows
+                   if not any(k2 in ("aws:SourceArn", "aws:SourceAccount")
+                              for cond in st.get("Condition", {}).values() for k2 in cond)]
+        if not allows or unbound:
+            problems.append(f"{bucket} policy statements without aws:SourceArn/aws:SourceAccount: {unbound}")
+    check(f"{label} optional trail (EnableTrail) as CloudTrail requires",
+          len(trails) == 1 and not problems, f"{len(trails)} trails; {problems}")
+
+
+def check_spoke(label, template):
+    resources = template["Resources"]
+    forward = {k: r for k, r in resources.items() if r.get("Type") == "AWS::IAM::Role"
+               and any("events.amazonaws.com" in as_list(st.get("Principal", {}).get("Service", []))
+                       for st in as_list(r["Properties"]["AssumeRolePolicyDocument"]["Statement"]))}
+    bad = []
+    for k, r in forward.items():
+        for st in as_list(r["Properties"]["AssumeRolePolicyDocument"]["Statement"]):
+            cond = plain(st.get("Condition", {}))
+            if cond.get("StringEquals", {}).get("aws:SourceAccount") != {"Ref": "AWS::AccountId"}:
+                bad.append(f"{k}: {cond}")
+    check(f"{label} ForwardRole trust bound by aws:SourceAccount = its own account",
+          bool(forward) and not bad, str(bad))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml", help="the hub stack")
+    parser.add_argument("--spoke", type=Path, default=ROOT / "spoke.yaml", help="the spoke stack")
+    args = parser.parse_args()
+    expected, group = contract()
+    check("config.rs declares both configs",
+          set(expected) == {"TargetSyncConfig", "RouteSyncConfig"}, str(expected))
+    check("config.rs names route-sync's message group", group is not None)
+    hub = cfn_yaml.load(str(args.template))
+    spoke = cfn_yaml.load(str(args.spoke))
+    hub_label, spoke_label = args.template.name, args.spoke.name
+    check_common(hub_label, hub, expected)
+    check_route_sync_iam(hub_label, hub)
+    check_route_queue(hub_label, hub, group)
+    check_deployable(hub_label, hub, args.template)
+    check_trail(hub_label, hub)
+    check_common(spoke_label, spoke, expected)
+    check_spoke(spoke_label, spoke)
+    check_trail(spoke_label, spoke)
     failed = sum(1 for _, ok in results if not ok)
     print(f"{len(results) - failed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

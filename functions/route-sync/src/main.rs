@@ -2,11 +2,11 @@
 //! spoke accounts offer, and publishes their URLs. Wiring only; the work is in
 //! `shared::routes`.
 
-use lambda_runtime::{run, service_fn, tracing, Error};
+use lambda_runtime::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let app = shared::App::route_sync_from_env().await?;
     run(service_fn(|event| shared::entry::route_sync(&app, event))).await
 }

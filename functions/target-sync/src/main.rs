@@ -1,11 +1,11 @@
 //! `target-sync`: keeps the NLB target group equal to the execute-api endpoint's private
 //! IPs. Wiring only; the work is in `shared::targets`.
 
-use lambda_runtime::{run, service_fn, tracing, Error};
+use lambda_runtime::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let app = shared::App::target_sync_from_env().await?;
     run(service_fn(|event| shared::entry::target_sync(&app, event))).await
 }
