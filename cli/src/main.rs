@@ -69,6 +69,10 @@ struct Contract {
     resource_quota: Option<String>,
     #[arg(long, env = "FRONTDOOR_ROUTE_QUEUE_URL", global = true)]
     route_queue_url: Option<String>,
+    #[arg(long, env = "FRONTDOOR_SPOKE_CONCURRENCY", global = true)]
+    spoke_concurrency: Option<String>,
+    #[arg(long, env = "FRONTDOOR_ACCOUNT_CONCURRENCY", global = true)]
+    account_concurrency: Option<String>,
 }
 
 impl Contract {
@@ -84,6 +88,8 @@ impl Contract {
             "FRONTDOOR_SSM_PREFIX" => self.ssm_prefix.clone(),
             "FRONTDOOR_RESOURCE_QUOTA" => self.resource_quota.clone(),
             "FRONTDOOR_ROUTE_QUEUE_URL" => self.route_queue_url.clone(),
+            "FRONTDOOR_SPOKE_CONCURRENCY" => self.spoke_concurrency.clone(),
+            "FRONTDOOR_ACCOUNT_CONCURRENCY" => self.account_concurrency.clone(),
             _ => None,
         }
     }

@@ -40,6 +40,16 @@ pub const ROUTE_QUEUE_URL: &str = "FRONTDOOR_ROUTE_QUEUE_URL";
 /// The one message group of the route queue: Lambda runs one batch of a group at a time,
 /// in order, so there is one writer without reserved concurrency.
 pub const ROUTE_MESSAGE_GROUP: &str = "frontdoor-routes";
+/// Spoke accounts read at once in a sweep.
+pub const SPOKE_CONCURRENCY: &str = "FRONTDOOR_SPOKE_CONCURRENCY";
+/// Default for [`SPOKE_CONCURRENCY`].
+pub const DEFAULT_SPOKE_CONCURRENCY: &str = "8";
+/// Calls in flight at once to one spoke account.
+pub const ACCOUNT_CONCURRENCY: &str = "FRONTDOOR_ACCOUNT_CONCURRENCY";
+/// Default for [`ACCOUNT_CONCURRENCY`]: two calls in flight keep a sweep of an account of
+/// up to ~19 exposed APIs (1 + 2 reads each) inside API Gateway's per-account burst of 40
+/// at any latency; past it, the SDK's adaptive retry slows down on throttling.
+pub const DEFAULT_ACCOUNT_CONCURRENCY: &str = "2";
 /// Resources the public API may hold: API Gateway's per-API quota.
 pub const RESOURCE_QUOTA: &str = "FRONTDOOR_RESOURCE_QUOTA";
 /// Default for [`RESOURCE_QUOTA`]: API Gateway's default "Resources per API" quota.
@@ -66,6 +76,10 @@ pub struct RouteSyncConfig {
     pub resource_quota: usize,
     /// The FIFO route queue, when route-sync runs from one.
     pub route_queue_url: Option<String>,
+    /// Spoke accounts read at once.
+    pub spoke_concurrency: usize,
+    /// Calls in flight at once to one spoke account.
+    pub account_concurrency: usize,
 }
 
 impl RouteSyncConfig {
@@ -87,6 +101,14 @@ impl RouteSyncConfig {
         let ssm_prefix = vars.with_default(SSM_PREFIX, DEFAULT_SSM_PREFIX, SsmPrefix::parse);
         let resource_quota = vars.with_default(RESOURCE_QUOTA, DEFAULT_RESOURCE_QUOTA, parse_quota);
         let route_queue_url = vars.optional(ROUTE_QUEUE_URL, parse_fifo_queue_url);
+        let spoke_concurrency =
+            vars.with_default(SPOKE_CONCURRENCY, DEFAULT_SPOKE_CONCURRENCY, |s| {
+                parse_bound(s, 64)
+            });
+        let account_concurrency =
+            vars.with_default(ACCOUNT_CONCURRENCY, DEFAULT_ACCOUNT_CONCURRENCY, |s| {
+                parse_bound(s, 10)
+            });
         vars.finish()?;
         match (
             vpc_endpoint_id,
@@ -97,6 +119,8 @@ impl RouteSyncConfig {
             spoke_role_name,
             ssm_prefix,
             resource_quota,
+            spoke_concurrency,
+            account_concurrency,
         ) {
             (
                 Some(vpc_endpoint_id),
@@ -107,6 +131,8 @@ impl RouteSyncConfig {
                 Some(spoke_role_name),
                 Some(ssm_prefix),
                 Some(resource_quota),
+                Some(spoke_concurrency),
+                Some(account_concurrency),
             ) => Ok(Self {
                 vpc_endpoint_id,
                 public_api_id,
@@ -117,6 +143,8 @@ impl RouteSyncConfig {
                 ssm_prefix,
                 resource_quota,
                 route_queue_url,
+                spoke_concurrency,
+                account_concurrency,
             }),
             _ => Err(Error::Config(Vec::new())),
         }
@@ -146,6 +174,14 @@ fn parse_fifo_queue_url(s: &str) -> Result<String, String> {
             "{:?} is not an SQS FIFO queue URL (https://sqs.{{region}}.amazonaws.com/{{account}}/{{name}}.fifo)",
             s.chars().take(80).collect::<String>()
         ))
+    }
+}
+
+/// A bound on concurrent work: 1 (sequential) to `max`.
+fn parse_bound(s: &str, max: usize) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a number from 1 to {max}")),
     }
 }
 

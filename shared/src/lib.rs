@@ -12,6 +12,7 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod bounded;
 pub mod calls;
 pub mod clients;
 pub mod config;

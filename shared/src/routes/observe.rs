@@ -22,7 +22,7 @@ use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Result};
 use crate::ids::{AccountId, ApiId, ApiRef};
-use crate::{registry, urls};
+use crate::{bounded, registry, urls};
 
 /// GetResources' largest page.
 const PAGE: i32 = 500;
@@ -57,11 +57,23 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     for api in &scope.apis {
         wanted.entry(&api.account).or_default().insert(api);
     }
+    // Accounts are read concurrently, at most `spoke_concurrency` at once; the results are
+    // merged in account order, so the plan is the one a sequential read gives.
+    let records_ref = &records;
+    let reads = bounded::map(
+        wanted,
+        config.spoke_concurrency,
+        |(account, named)| async move {
+            let listed = scope.sweep && config.allowed_accounts.contains(account);
+            let found = account_apis(app, account, listed, &named, records_ref).await;
+            (account, found)
+        },
+    )
+    .await;
     let mut apis: BTreeMap<ApiRef, Option<PrivateApi>> = BTreeMap::new();
     let mut unreachable = BTreeMap::new();
-    for (account, named) in wanted {
-        let listed = scope.sweep && config.allowed_accounts.contains(account);
-        match account_apis(app, account, listed, &named, &records).await {
+    for (account, found) in reads {
+        match found {
             Ok(found) => apis.extend(found),
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
@@ -134,11 +146,16 @@ async fn account_apis(
             out.insert((*api).clone(), get_api(&client, api).await?);
         }
     }
-    for found in out.values_mut().flatten() {
-        if found.tags.get(TAG_EXPOSE).map(|v| v.trim()) == Some("true") {
-            fill_deployed(&client, found).await?;
-        }
-    }
+    // Each opted-in API's stages and snapshot, at most `account_concurrency` calls at once.
+    let client = &client;
+    let opted_in = out
+        .values_mut()
+        .flatten()
+        .filter(|found| found.tags.get(TAG_EXPOSE).map(|v| v.trim()) == Some("true"));
+    bounded::try_map(opted_in, app.config.account_concurrency, |found| {
+        fill_deployed(client, found)
+    })
+    .await?;
     Ok(out)
 }
 

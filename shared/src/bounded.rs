@@ -1,0 +1,86 @@
+//! Bounded concurrency for reads: at most `limit` futures in flight, results in input order
+//! (so what is merged from them, and the plan made from that, is what a sequential run
+//! gives). Writes never go through here: public-API writes stay sequential and ordered.
+
+use std::future::Future;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+/// Runs `work` on every item, at most `limit` at once, and returns the outputs in the order
+/// of `items`.
+pub async fn map<I, F, Fut>(items: I, limit: usize, work: F) -> Vec<Fut::Output>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+{
+    stream::iter(items)
+        .map(work)
+        .buffered(limit.max(1))
+        .collect()
+        .await
+}
+
+/// Like [`map`] for fallible work: the first error (in input order) once all in flight have
+/// finished, else every output in order.
+pub async fn try_map<I, F, Fut, T, E>(items: I, limit: usize, work: F) -> Result<Vec<T>, E>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    stream::iter(items)
+        .map(work)
+        .buffered(limit.max(1))
+        .try_collect()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Runs 20 tasks that each hold a slot for a moment and reports the most in flight.
+    async fn most_in_flight(limit: usize) -> (usize, Vec<usize>) {
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let out = map(0..20usize, limit, |i| {
+            let (now, most) = (Arc::clone(&now), Arc::clone(&most));
+            async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(n, Ordering::SeqCst);
+                // Later items finish first: order must come from the input, not completion.
+                tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                i
+            }
+        })
+        .await;
+        (most.load(Ordering::SeqCst), out)
+    }
+
+    #[tokio::test]
+    async fn never_more_than_the_bound_in_flight_and_results_in_input_order() {
+        for limit in [1, 2, 8] {
+            let (most, out) = most_in_flight(limit).await;
+            assert_eq!(most, limit, "limit {limit}");
+            assert_eq!(out, (0..20).collect::<Vec<_>>());
+        }
+    }
+
+    #[tokio::test]
+    async fn try_map_gives_the_first_error_in_input_order() {
+        let r: Result<Vec<u32>, String> = try_map([1u32, 2, 3, 4], 4, |i| async move {
+            if i % 2 == 0 {
+                Err(format!("bad {i}"))
+            } else {
+                Ok(i)
+            }
+        })
+        .await;
+        assert_eq!(r, Err("bad 2".to_string()));
+    }
+}
