@@ -21,6 +21,37 @@ where
         .await
 }
 
+/// Like [`map`], but starts another item only while `go_on()` says so (the first always
+/// starts, so a run always progresses). Returns the outputs of the started items, in order,
+/// and the items never started, in order.
+pub async fn map_while<T, F, Fut>(
+    items: Vec<T>,
+    limit: usize,
+    go_on: impl Fn() -> bool,
+    work: F,
+) -> (Vec<Fut::Output>, Vec<T>)
+where
+    T: Clone,
+    F: FnMut(T) -> Fut,
+    Fut: Future,
+{
+    let started = std::cell::Cell::new(0usize);
+    let outputs = stream::iter(items.iter().cloned())
+        .take_while(|_| {
+            let go = started.get() == 0 || go_on();
+            if go {
+                started.set(started.get() + 1);
+            }
+            std::future::ready(go)
+        })
+        .map(work)
+        .buffered(limit.max(1))
+        .collect()
+        .await;
+    let rest = items.into_iter().skip(started.get()).collect();
+    (outputs, rest)
+}
+
 /// Like [`map`] for fallible work: the first error (in input order) once all in flight have
 /// finished, else every output in order.
 pub async fn try_map<I, F, Fut, T, E>(items: I, limit: usize, work: F) -> Result<Vec<T>, E>
@@ -69,6 +100,26 @@ mod tests {
             assert_eq!(most, limit, "limit {limit}");
             assert_eq!(out, (0..20).collect::<Vec<_>>());
         }
+    }
+
+    #[tokio::test]
+    async fn map_while_stops_starting_when_told_and_returns_the_rest_in_order() {
+        let budget = std::cell::Cell::new(3);
+        let (done, rest) = map_while(
+            (0..10).collect(),
+            2,
+            || {
+                budget.set(budget.get() - 1);
+                budget.get() > 0
+            },
+            |i| async move { i * 10 },
+        )
+        .await;
+        // The first always starts; then two more while the budget lasts.
+        assert_eq!(done, vec![0, 10, 20]);
+        assert_eq!(rest, (3..10).collect::<Vec<_>>());
+        let (done, rest) = map_while(vec![1], 4, || false, |i| async move { i }).await;
+        assert_eq!((done, rest), (vec![1], vec![]));
     }
 
     #[tokio::test]

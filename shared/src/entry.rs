@@ -3,7 +3,7 @@
 //! (Lambda's retry or the queue's redelivery runs the work again); permanent ones are logged
 //! with their reason and answered `Ok`, so a bad event never becomes a retry storm.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
@@ -120,7 +120,9 @@ pub async fn route_sync(
                 unit: Unit::Seconds,
             }
         });
-    let outcome = settle(Box::pin(route_sync_from(app, &event.payload, own.as_ref())).await);
+    let budget = sweep_budget(event.context.deadline);
+    let outcome =
+        settle(Box::pin(route_sync_from(app, &event.payload, own.as_ref(), &budget)).await);
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
     match &outcome {
         Ok(Outcome::Reconciled(r)) => {
@@ -133,6 +135,7 @@ pub async fn route_sync(
                 Metric::count("Conflicts", with(StatusKind::Conflict)),
                 Metric::count("DeploymentsRefused", r.deployments_refused),
                 Metric::count("AccountsSkipped", r.accounts_skipped),
+                Metric::count("AccountsDeferred", r.accounts_deferred),
                 Metric::count("DriftRepaired", r.integrations_updated),
                 Metric::count("PublicResources", r.public_resources),
                 Metric::count("EventsDropped", r.events_dropped),
@@ -153,7 +156,31 @@ pub async fn route_sync_payload(
     app: &App<RouteSyncConfig>,
     payload: &Value,
 ) -> Result<Outcome<routes::Report>> {
-    route_sync_from(app, payload, app.own_account.as_ref()).await
+    route_sync_from(
+        app,
+        payload,
+        app.own_account.as_ref(),
+        &routes::Budget::unlimited(),
+    )
+    .await
+}
+
+/// What apply and verify need after the last spoke read is started: the writes of a large
+/// first sweep at API Gateway's ~10 requests a second, and the re-read.
+const SWEEP_MARGIN: Duration = Duration::from_secs(40);
+
+/// Spoke reads may start until the invocation's deadline (ms since the epoch) minus the
+/// margin; no deadline (0, outside Lambda) means no limit.
+fn sweep_budget(deadline_ms: u64) -> routes::Budget {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    if deadline_ms == 0 {
+        return routes::Budget::unlimited();
+    }
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    routes::Budget::until(Instant::now() + left.saturating_sub(SWEEP_MARGIN))
 }
 
 /// The account of `arn:aws:lambda:{region}:{account}:function:{name}`.
@@ -165,6 +192,7 @@ async fn route_sync_from(
     app: &App<RouteSyncConfig>,
     payload: &Value,
     own: Option<&AccountId>,
+    budget: &routes::Budget,
 ) -> Result<Outcome<routes::Report>> {
     let batch = events::route_batch(payload, &app.config.allowed_accounts, own);
     for reason in &batch.refused {
@@ -188,7 +216,7 @@ async fn route_sync_from(
     } else {
         routes::Deploy::Now
     };
-    let mut report = routes::reconcile_with(app, &batch.scope, deploy).await?;
+    let mut report = routes::reconcile_with(app, &batch.scope, deploy, budget).await?;
     report.events_refused = batch.refused.len();
     report.events_dropped = batch.dropped.len();
     Ok(Outcome::Reconciled(report))

@@ -56,6 +56,11 @@ pub fn deployment_owed_parameter(prefix: &SsmPrefix) -> String {
     prefix.join("registry/deployment-owed")
 }
 
+/// Where the last sweep that ran out of time stopped (the first account it did not read).
+pub fn sweep_cursor_parameter(prefix: &SsmPrefix) -> String {
+    prefix.join("registry/sweep-cursor")
+}
+
 /// The resource quota AWS enforced below the configured one (route sync's `LearnedQuota`).
 pub fn learned_quota_parameter(prefix: &SsmPrefix) -> String {
     prefix.join("registry/resource-quota")

@@ -5,15 +5,20 @@
 use aws_sdk_apigateway::types::EndpointType;
 use frontdoor_tests::pets::{hub_account, private_api, seed, seed_policy, ACCOUNT_B, ACCOUNT_C};
 use frontdoor_tests::Emulator;
-use shared::routes::{self, desired::Context, Scope};
+use shared::routes::{self, desired::Context, Deploy, Scope};
 use shared::{App, RouteSyncConfig};
 
 /// Ten more spoke accounts, three APIs each: two exposed (one route each), one not.
 const ACCOUNTS: usize = 10;
 
-#[tokio::test]
-async fn concurrent_reads_make_the_same_plan_as_sequential_ones() {
-    // GIVEN the seed and ten more spokes
+struct World {
+    _emulator: Emulator,
+    pets: frontdoor_tests::pets::Pets,
+    accounts: Vec<String>,
+}
+
+/// The seed and ten more spokes.
+async fn world() -> World {
     let emulator = Emulator::start();
     let pets = seed(&emulator).await;
     let policy = seed_policy(&pets.hub.vpce_id);
@@ -36,7 +41,16 @@ async fn concurrent_reads_make_the_same_plan_as_sequential_ones() {
         }
         accounts.push(account);
     }
-    let app = |spokes: &str, per_account: &str| {
+    World {
+        _emulator: emulator,
+        pets,
+        accounts,
+    }
+}
+
+impl World {
+    fn app(&self, spokes: &str, per_account: &str) -> App<RouteSyncConfig> {
+        let (pets, accounts) = (&self.pets, &self.accounts);
         let allowed = accounts.join(",");
         let config = RouteSyncConfig::from_lookup(|name| match name {
             "FRONTDOOR_VPC_ENDPOINT_ID" => Some(pets.hub.vpce_id.clone()),
@@ -49,13 +63,23 @@ async fn concurrent_reads_make_the_same_plan_as_sequential_ones() {
         })
         .unwrap();
         App::new(config, &pets.hub_sdk).in_account(hub_account())
-    };
-    let sequential = app("1", "1");
-    let concurrent = app("8", "2");
-    let sweep = Scope {
+    }
+}
+
+fn sweep() -> Scope {
+    Scope {
         sweep: true,
         apis: Default::default(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn concurrent_reads_make_the_same_plan_as_sequential_ones() {
+    // GIVEN the seed and ten more spokes
+    let w = world().await;
+    let sequential = w.app("1", "1");
+    let concurrent = w.app("8", "2");
+    let sweep = sweep();
 
     // WHEN both observe and plan the first sweep
     let seen_one_by_one = routes::observe(&sequential, &sweep).await.unwrap();
@@ -71,4 +95,38 @@ async fn concurrent_reads_make_the_same_plan_as_sequential_ones() {
     assert_eq!(report.deployments, 1);
     let again = routes::plan(&routes::observe(&sequential, &sweep).await.unwrap(), &ctx);
     assert!(again.is_noop(), "{again:?}");
+}
+
+#[tokio::test]
+async fn a_sweep_that_runs_out_of_time_resumes_where_it_stopped() {
+    // GIVEN 12 spoke accounts and a budget that lets a sweep start 4 of them
+    let w = world().await;
+    let app = w.app("2", "2");
+    let budget = || {
+        let started = std::sync::atomic::AtomicUsize::new(1);
+        routes::Budget::from_fn(move || {
+            started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 4
+        })
+    };
+    let exposed = |routes: &std::collections::BTreeMap<(String, String), String>| {
+        routes.keys().filter(|(p, _)| p.starts_with("/a")).count()
+    };
+    // WHEN three sweeps run out of time in turn
+    let mut deferred = Vec::new();
+    let mut live = Vec::new();
+    for _ in 0..3 {
+        let report = routes::reconcile_with(&app, &sweep(), Deploy::Now, &budget())
+            .await
+            .unwrap();
+        deferred.push(report.accounts_deferred);
+        live.push(exposed(&w.pets.public_routes().await));
+    }
+    // THEN each covered the next third of the world, nothing it did not read was removed,
+    // and the third sweep reached every account
+    assert_eq!(deferred, vec![8, 4, 0]);
+    // (B and C, the seed's, sort first: the ten new accounts fill in over the three sweeps)
+    assert_eq!(live, vec![4, 12, 20]);
+    // AND an unlimited sweep afterwards has nothing left to do
+    let again = routes::reconcile(&app, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
 }

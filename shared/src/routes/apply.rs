@@ -132,6 +132,18 @@ pub async fn apply(
             store_record(app, &mut stored, api, record.as_ref()).await?;
         }
     }
+    match &plan.sweep_cursor {
+        Some(Some(next)) => {
+            registry::store(
+                ssm,
+                &registry::sweep_cursor_parameter(prefix),
+                &Some(next.to_string()),
+            )
+            .await?
+        }
+        Some(None) => registry::delete(ssm, &registry::sweep_cursor_parameter(prefix)).await?,
+        None => {}
+    }
     let statuses: BTreeMap<&ApiRef, Status> = applied.statuses().collect();
     for (api, group) in &plan.apis {
         let status = statuses.get(api);

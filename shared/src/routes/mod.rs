@@ -24,7 +24,7 @@ use crate::ids::{AccountId, ApiRef};
 
 pub use apply::{apply, verify, Applied};
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
-pub use observe::observe;
+pub use observe::{observe, observe_within};
 pub use status::{Holder, Status, StatusKind};
 
 /// Which private APIs a reconcile looks at.
@@ -199,6 +199,11 @@ pub struct Observed {
     /// The resource quota AWS enforced (`LimitExceededException`) while frontdoor was
     /// configured with a larger one, and that configured value.
     pub learned_quota: Option<LearnedQuota>,
+    /// Where the last sweep that ran out of time stopped (the first account it did not read).
+    pub sweep_cursor: Option<AccountId>,
+    /// Accounts this sweep did not reach before its budget ran out, in the order it would
+    /// have read them: they are out of scope, and the next sweep starts at the first.
+    pub unread: Vec<AccountId>,
     /// Spoke accounts that could not be read this run (role not assumable, reads denied),
     /// and why: their APIs are left exactly as they are.
     pub unreachable: BTreeMap<AccountId, String>,
@@ -266,6 +271,8 @@ pub struct Report {
     pub deployments_enqueued: usize,
     /// Spoke accounts skipped because they could not be read.
     pub accounts_skipped: usize,
+    /// Spoke accounts a sweep left for the next one (it ran out of time).
+    pub accounts_deferred: usize,
     /// Resources on the public API after this reconcile (quota: 300 by default).
     pub public_resources: usize,
     /// AWS calls that only read.
@@ -276,6 +283,44 @@ pub struct Report {
     pub events_refused: usize,
     /// Events dropped (not understood, or nothing to do).
     pub events_dropped: usize,
+}
+
+/// How long a sweep may keep starting spoke reads. A sweep that runs out applies what it
+/// read, records where it stopped, and the next sweep starts there (DESIGN.md, "The sweep
+/// is a writer too"); accounts it did not read are out of scope, so nothing of theirs is
+/// removed.
+pub struct Budget {
+    left: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl Budget {
+    /// No limit (the CLI, event-scoped runs).
+    pub fn unlimited() -> Self {
+        Self::from_fn(|| true)
+    }
+
+    /// Until `deadline` (the invocation's deadline minus the time apply and verify need).
+    pub fn until(deadline: std::time::Instant) -> Self {
+        Self::from_fn(move || std::time::Instant::now() < deadline)
+    }
+
+    /// Whatever `left` says: `true` while another account may be started.
+    pub fn from_fn(left: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self {
+            left: Box::new(left),
+        }
+    }
+
+    /// Whether another account may be started.
+    pub fn has_time(&self) -> bool {
+        (self.left)()
+    }
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Budget")
+    }
 }
 
 /// When the public stage is deployed.
@@ -289,9 +334,9 @@ pub enum Deploy {
     Enqueue,
 }
 
-/// One whole route sync over `scope`, deploying at the end.
+/// One whole route sync over `scope`, deploying at the end, with no time limit.
 pub async fn reconcile(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Report> {
-    reconcile_with(app, scope, Deploy::Now).await
+    reconcile_with(app, scope, Deploy::Now, &Budget::unlimited()).await
 }
 
 /// One whole route sync over `scope`.
@@ -300,9 +345,10 @@ pub async fn reconcile_with(
     app: &App<RouteSyncConfig>,
     scope: &Scope,
     deploy: Deploy,
+    budget: &Budget,
 ) -> Result<Report> {
     let before = app.clients.calls.snapshot();
-    let observed = observe(app, scope).await?;
+    let observed = observe_within(app, scope, budget).await?;
     let plan = plan(&observed, &desired::Context::from_app(app));
     let applied = apply(app, &observed, &plan, deploy).await?;
     verify(app, &plan, &applied).await?;

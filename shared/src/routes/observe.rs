@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_apigateway::types::Resource;
 
 use super::desired::{chosen_stage, published_name, TAG_EXPOSE};
+use super::Budget;
 use super::{
     Integration, LearnedQuota, LiveMethod, Observed, PrivateApi, PrivateResource, PublicResource,
     Record, Scope,
@@ -29,8 +30,19 @@ const PAGE: i32 = 500;
 /// GetParameters takes at most 10 names.
 const SSM_BATCH: usize = 10;
 
-/// Observes everything [`super::diff`] needs for `scope`.
+/// Observes everything [`super::diff`] needs for `scope`, with no time limit.
 pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observed> {
+    observe_within(app, scope, &Budget::unlimited()).await
+}
+
+/// Observes everything [`super::diff`] needs for `scope`, starting spoke accounts while
+/// `budget` lasts. A sweep starts at the account the last unfinished sweep stopped at and
+/// wraps around, so no account is skipped forever.
+pub async fn observe_within(
+    app: &App<RouteSyncConfig>,
+    scope: &Scope,
+    budget: &Budget,
+) -> Result<Observed> {
     let config = &app.config;
     let public = resources(&app.clients.apigateway, config.public_api_id.as_str())
         .await
@@ -47,6 +59,16 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     )
     .await?;
 
+    let sweep_cursor = match scope.sweep {
+        true => registry::load::<Option<String>>(
+            &app.clients.ssm,
+            &registry::sweep_cursor_parameter(&config.ssm_prefix),
+        )
+        .await?
+        .and_then(|a| AccountId::parse(&a).ok()),
+        false => None,
+    };
+
     // Which accounts to read, and which of their APIs.
     let mut wanted: BTreeMap<&AccountId, BTreeSet<&ApiRef>> = BTreeMap::new();
     if scope.sweep {
@@ -59,17 +81,31 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
     }
     // Accounts are read concurrently, at most `spoke_concurrency` at once; the results are
     // merged in account order, so the plan is the one a sequential read gives.
+    // A sweep lists the accounts from the cursor to the end of the list, in order; one that
+    // reaches the end completes the cycle and the next starts from the first account. So
+    // every account is reached within a bounded number of sweeps. Accounts before the
+    // cursor are read only for the APIs events named.
+    let listed = |account: &AccountId| {
+        scope.sweep
+            && config.allowed_accounts.contains(account)
+            && sweep_cursor.as_ref().is_none_or(|c| account >= c)
+    };
+    let order: Vec<(&AccountId, BTreeSet<&ApiRef>)> = wanted
+        .into_iter()
+        .filter(|(account, named)| listed(account) || !named.is_empty())
+        .collect();
     let records_ref = &records;
-    let reads = bounded::map(
-        wanted,
+    let (reads, unread) = bounded::map_while(
+        order,
         config.spoke_concurrency,
+        || budget.has_time(),
         |(account, named)| async move {
-            let listed = scope.sweep && config.allowed_accounts.contains(account);
-            let found = account_apis(app, account, listed, &named, records_ref).await;
+            let found = account_apis(app, account, listed(account), &named, records_ref).await;
             (account, found)
         },
     )
     .await;
+    let unread: Vec<AccountId> = unread.into_iter().map(|(a, _)| a.clone()).collect();
     let mut apis: BTreeMap<ApiRef, Option<PrivateApi>> = BTreeMap::new();
     let mut unreachable = BTreeMap::new();
     for (account, found) in reads {
@@ -82,8 +118,9 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
         }
     }
     // A sweep also looks at every API the registry knows in accounts no longer allowed:
-    // they are gone from the front door's point of view.
-    if scope.sweep {
+    // they are gone from the front door's point of view. (Only once it reached every
+    // allowed account: that is when it knows what is gone.)
+    if scope.sweep && unread.is_empty() {
         for api in records.keys() {
             if !config.allowed_accounts.contains(&api.account) {
                 apis.entry(api.clone()).or_insert(None);
@@ -110,6 +147,8 @@ pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observ
         deployment_owed: owed_token.is_some(),
         owed_token,
         learned_quota,
+        sweep_cursor,
+        unread,
         unreachable,
     })
 }

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{Context, Desired, Exposure};
 use super::{Applied, Integration, Observed, Record, Report, Status, StatusKind};
-use crate::ids::ApiRef;
+use crate::ids::{AccountId, ApiRef};
 
 /// `(public path, verb)`.
 pub type RouteKey = (String, String);
@@ -95,6 +95,10 @@ pub struct Plan {
     pub public_resources: usize,
     /// Spoke accounts that could not be read, left as they are.
     pub accounts_skipped: usize,
+    /// The sweep cursor to store (`Some(Some)`) or clear (`Some(None)`).
+    pub sweep_cursor: Option<Option<AccountId>>,
+    /// Accounts left for the next sweep.
+    pub accounts_deferred: usize,
 }
 
 impl Plan {
@@ -110,6 +114,7 @@ impl Plan {
         !self.touches_public_api()
             && !self.deploy
             && !self.owe_deployment
+            && self.sweep_cursor.is_none()
             && self.apis.values().all(ApiPlan::is_noop)
     }
 
@@ -168,6 +173,7 @@ impl Plan {
             deployments_enqueued: usize::from(applied.deploy_enqueued),
             deployments_refused: usize::from(applied.deployment_refused.is_some()),
             accounts_skipped: self.accounts_skipped,
+            accounts_deferred: self.accounts_deferred,
             public_resources: self.public_resources
                 - self
                     .apis
@@ -270,6 +276,12 @@ fn compose(
         group.parameters_delete = published.delete;
     }
     plan.apis.retain(|_, p| !p.is_noop() || p.status.is_some());
+    // Where the next sweep starts: the first account this one did not reach, or the start.
+    let next = observed.unread.first().cloned();
+    plan.accounts_deferred = observed.unread.len();
+    if next != observed.sweep_cursor {
+        plan.sweep_cursor = Some(next);
+    }
     let decision = deployment::decide(plan.touches_public_api(), observed.deployment_owed);
     plan.deploy = decision.deploy;
     plan.owe_deployment = decision.owe;
