@@ -71,6 +71,7 @@ pub struct Exchange {
 }
 
 struct State {
+    latency: Duration,
     rng: u64,
     rate_per_mille: u64,
     crash_after_writes: Option<usize>,
@@ -95,6 +96,7 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
+            latency: Duration::ZERO,
             rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             rate_per_mille: (rate.clamp(0.0, 1.0) * 1000.0) as u64,
             crash_after_writes: None,
@@ -119,6 +121,13 @@ impl FaultProxy {
     /// `http://127.0.0.1:{port}`: point `AWS_ENDPOINT_URL` here.
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Adds `latency` to every request before it is forwarded, as an AWS control-plane call
+    /// costs tens of milliseconds where the emulator on loopback costs one. Requests on
+    /// separate connections wait in parallel, as they would in AWS.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
     }
 
     /// Changes the fault rate (0 turns faults off).
@@ -169,7 +178,7 @@ fn handle(client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) {
         return;
     };
     let (service, action, write) = classify(&req);
-    let fault = {
+    let (fault, latency) = {
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
         let crashed = s.crash_after_writes.is_some_and(|k| s.writes >= k);
         let fault = if crashed {
@@ -193,8 +202,11 @@ fn handle(client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) {
             fault,
             body: String::from_utf8_lossy(&req.body).to_string(),
         });
-        fault
+        (fault, s.latency)
     };
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
     let reply = match fault {
         Some(Fault::ResetBefore) => None,
         Some(Fault::Throttle) => Some(throttle(service)),

@@ -48,6 +48,17 @@ fn public_writes(c: &Calls) -> u64 {
 #[tokio::main]
 async fn main() {
     let mut rows = Vec::new();
+    if std::env::args().any(|a| a == "--scale") {
+        let accounts = if std::env::args().any(|a| a == "--quick") {
+            10
+        } else {
+            100
+        };
+        println!("frontdoor bench: organisation scale, {accounts} spoke accounts x 10 APIs");
+        scale(&mut rows, accounts).await;
+        print_table(&rows);
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     println!(
         "frontdoor bench ({} mode)",
@@ -296,10 +307,14 @@ async fn main() {
         Some(rss.0.max(rss.1) <= 32 * 1024),
     );
 
+    print_table(&rows);
+}
+
+fn print_table(rows: &[Row]) {
     println!();
     println!("| figure | value | goal | met |");
     println!("|---|---|---|---|");
-    for r in &rows {
+    for r in rows {
         let met = match r.met {
             Some(true) => "yes",
             Some(false) => "**no**",
@@ -413,4 +428,150 @@ async fn peak_rss_over_seed(dir: &std::path::Path) -> (u64, u64) {
         vec![event("schedule.json", ""), event("schedule.json", "")],
     );
     (t, r)
+}
+
+/// Organisation scale (issue 14): `accounts` spoke accounts x 10 APIs (half exposed, two
+/// routes each), every AWS call through the proxy with 50 and 100 ms of latency; a no-op
+/// sweep read sequentially (1 account, 1 call at a time) and concurrently (the defaults,
+/// 8 accounts x 2 calls), side by side; the first sweep's writes against the floor.
+async fn scale(rows: &mut Vec<Row>, accounts: usize) {
+    use frontdoor_tests::faults::FaultProxy;
+    use frontdoor_tests::pets::hub_account;
+    use frontdoor_tests::sdk_config_at;
+    use shared::routes::{self, Scope};
+    use shared::{App, RouteSyncConfig};
+
+    let emulator = Emulator::start();
+    emulator.settings(&serde_json::json!({"resource_quota": 20000}));
+    let pets = seed(&emulator).await;
+    let policy = seed_policy(&pets.hub.vpce_id);
+    let mut allowed = vec![ACCOUNT_B.to_string(), ACCOUNT_C.to_string()];
+    let t = Instant::now();
+    for a in 0..accounts {
+        let account = format!("5{a:011}");
+        let sdk = emulator.account_sdk_config(&account).await;
+        for i in 0..10 {
+            let root = format!("/s{a:03}-{i}");
+            let (x, y) = (format!("{root}/x"), format!("{root}/y"));
+            let (tags, paths): (&[(&str, &str)], Vec<&str>) = if i % 2 == 0 {
+                (&[("expose", "true")], vec![&x, &y])
+            } else {
+                // Not opted in: one resource (a deployment needs a method).
+                (&[], vec![&x])
+            };
+            private_api(
+                &sdk,
+                &format!("api-{a:03}-{i}"),
+                EndpointType::Private,
+                Some(&policy),
+                tags,
+                &paths,
+            )
+            .await;
+        }
+        allowed.push(account);
+    }
+    println!("  (seeded in {:.0} s)", t.elapsed().as_secs_f64());
+    let proxy = FaultProxy::start(&emulator.endpoint_url(), 0, 0.0);
+    let sdk = sdk_config_at(&proxy.endpoint_url()).await;
+    let app = |spokes: &str, per_account: &str| {
+        let list = allowed.join(",");
+        let config = RouteSyncConfig::from_lookup(|name| match name {
+            "FRONTDOOR_VPC_ENDPOINT_ID" => Some(pets.hub.vpce_id.clone()),
+            "FRONTDOOR_PUBLIC_API_ID" => Some(pets.public_api_id.clone()),
+            "FRONTDOOR_VPC_LINK_ID" => Some(pets.vpc_link_id.clone()),
+            "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(list.clone()),
+            "FRONTDOOR_RESOURCE_QUOTA" => Some("10000".into()),
+            "FRONTDOOR_SPOKE_CONCURRENCY" => Some(spokes.into()),
+            "FRONTDOOR_ACCOUNT_CONCURRENCY" => Some(per_account.into()),
+            _ => None,
+        })
+        .unwrap();
+        App::new(config, &sdk).in_account(hub_account())
+    };
+    let sweep = Scope {
+        sweep: true,
+        apis: Default::default(),
+    };
+
+    // The first sweep, on loopback: its writes against the floor.
+    let first = app("8", "2");
+    let t = Instant::now();
+    routes::reconcile(&first, &sweep).await.unwrap();
+    let wall = t.elapsed();
+    let calls = first.clients.calls.snapshot();
+    let exposed = accounts * 5 + 2;
+    // Per new API: its root and two children, two methods, two integrations; the seed's 9;
+    // one deployment.
+    let floor = (accounts * 5) as u64 * (3 + 2 + 2) + 9 + 1;
+    let w = public_writes(&calls);
+    row(
+        rows,
+        format!("first sweep of {exposed} exposed APIs: public writes / floor"),
+        format!("{w} / {floor} = {:.2}", w as f64 / floor as f64),
+        "ratio 1.0",
+        Some(w == floor),
+    );
+    row(
+        rows,
+        "first sweep on loopback: wall, reads, all writes (SSM included)",
+        format!(
+            "{:.1} s, {}, {}",
+            wall.as_secs_f64(),
+            calls.reads(),
+            calls.writes()
+        ),
+        "-",
+        None,
+    );
+    row(
+        rows,
+        "first sweep at 50 / 100 ms per call: writes x latency (writes are sequential)",
+        format!(
+            "{:.0} s / {:.0} s",
+            calls.writes() as f64 * 0.05,
+            calls.writes() as f64 * 0.1
+        ),
+        "-",
+        None,
+    );
+
+    for latency in [50u64, 100] {
+        proxy.set_latency(Duration::from_millis(latency));
+        for (mode, spokes, per) in [("sequential", "1", "1"), ("concurrent", "8", "2")] {
+            let a = app(spokes, per);
+            let t = Instant::now();
+            let report = routes::reconcile(&a, &sweep).await.unwrap();
+            let wall = t.elapsed();
+            let calls = a.clients.calls.snapshot();
+            let goal = if latency == 50 && mode == "concurrent" {
+                "< 20 s"
+            } else {
+                "-"
+            };
+            row(
+                rows,
+                format!("no-op sweep at {latency} ms per call, {mode} ({spokes} x {per})"),
+                format!(
+                    "{:.1} s, {} reads, {} writes",
+                    wall.as_secs_f64(),
+                    calls.reads(),
+                    report.writes
+                ),
+                goal,
+                (goal != "-").then(|| wall < Duration::from_secs(20) && report.writes == 0),
+            );
+            if mode == "concurrent" && latency == 50 {
+                let spoke_reads =
+                    calls.of("GetRestApis") + calls.of("GetStages") + calls.of("GetDeployment");
+                row(
+                    rows,
+                    "spoke reads per exposed API in a no-op sweep",
+                    format!("{:.2}", spoke_reads as f64 / exposed as f64),
+                    "-",
+                    None,
+                );
+            }
+        }
+    }
 }
