@@ -120,7 +120,12 @@ pub async fn route_sync(
                 unit: Unit::Seconds,
             }
         });
-    let budget = sweep_budget(event.context.deadline);
+    let budget = sweep_budget(
+        event.context.deadline,
+        events::route_batch(&event.payload, &app.config.allowed_accounts, own.as_ref())
+            .scope
+            .sweep,
+    );
     let outcome =
         settle(Box::pin(route_sync_from(app, &event.payload, own.as_ref(), &budget)).await);
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
@@ -169,14 +174,15 @@ pub async fn route_sync_payload(
 /// first sweep at API Gateway's ~10 requests a second, and the re-read.
 const SWEEP_MARGIN: Duration = Duration::from_secs(40);
 
-/// Spoke reads may start until the invocation's deadline (ms since the epoch) minus the
-/// margin; no deadline (0, outside Lambda) means no limit.
-fn sweep_budget(deadline_ms: u64) -> routes::Budget {
+/// A sweep's spoke reads may start until the invocation's deadline (ms since the epoch)
+/// minus the margin; no deadline (0, outside Lambda) means no limit, and so does a run of
+/// events only (their few APIs are read whole: an event is never set aside unread).
+fn sweep_budget(deadline_ms: u64, sweep: bool) -> routes::Budget {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    if deadline_ms == 0 {
+    if deadline_ms == 0 || !sweep {
         return routes::Budget::unlimited();
     }
     let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));

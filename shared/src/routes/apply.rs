@@ -24,7 +24,7 @@ use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
 use crate::ids::ApiRef;
-use crate::registry;
+use crate::{registry, urls};
 
 const PARAMETER_DESCRIPTION: &str = "published by frontdoor";
 
@@ -93,8 +93,30 @@ pub async fn apply(
     }
 
     let mut applied = Applied::default();
+    // What each group needs on the public API: undoing one group never removes another's.
+    let needs: BTreeMap<&ApiRef, BTreeSet<String>> = plan
+        .apis
+        .iter()
+        .map(|(api, group)| {
+            let paths = group
+                .creates
+                .iter()
+                .chain(group.routes.keys().map(|(p, _)| p))
+                .flat_map(|p| paths::ancestors(p).into_iter().chain([p.clone()]))
+                .collect();
+            (api, paths)
+        })
+        .collect();
+    let mut written: BTreeMap<&ApiRef, Vec<RouteKey>> = BTreeMap::new();
     for (api, group) in &plan.apis {
-        if let Err(refusal) = write_group(app, group, &mut ids).await? {
+        let others: BTreeSet<&String> = needs
+            .iter()
+            .filter(|(other, _)| *other != &api)
+            .flat_map(|(_, p)| p.iter())
+            .collect();
+        let outcome = write_group(app, group, &mut ids, &others).await?;
+        written.insert(api, outcome.integrations);
+        if let Err(refusal) = outcome.result {
             warn!(%api, reason = %refusal.reason, "AWS refused this API's routes; its writes were undone");
             applied.refused.insert(api.clone(), refusal.reason);
         }
@@ -117,15 +139,68 @@ pub async fn apply(
             }
             Err(message) => {
                 warn!(message = %message, "AWS refused the deployment; it stays owed");
+                // From the queue, a fresh token: a later run's "deploy" message must not be
+                // dropped as a duplicate of the one that just failed.
+                if app.config.route_queue_url.is_some() {
+                    registry::store(ssm, &owed, &Some(owed_token(app))).await?;
+                }
                 applied.pending = waiting(observed, plan, &applied);
                 applied.deployment_refused = Some(message);
             }
         }
     }
 
+    // Each refused API's record goes back to what it held (plus integrations that stay).
+    let undone: BTreeMap<&ApiRef, Option<Record>> = plan
+        .apis
+        .iter()
+        .filter(|(api, _)| applied.refused.contains_key(*api))
+        .map(|(api, group)| {
+            let written = written.get(api).map(Vec::as_slice).unwrap_or_default();
+            (
+                api,
+                undone_record(observed.records.get(api), group, written),
+            )
+        })
+        .collect();
+
+    // Published parameters before the records narrow: a crash in between leaves a record
+    // that still names the parameters, so the next run finds and removes what it must.
+    let statuses: BTreeMap<&ApiRef, Status> = applied.statuses().collect();
     for (api, group) in &plan.apis {
-        let after = match applied.refused.get(api) {
-            Some(_) => Some(undone_record(observed.records.get(api), group)),
+        let refused = undone.get(api);
+        let mut put = if refused.is_some() {
+            BTreeMap::new()
+        } else {
+            group.parameters_put.clone()
+        };
+        if let (Some(status), Some(name)) = (statuses.get(api), &group.status_parameter) {
+            // A refused API writes its status only under the name its record keeps.
+            let owned = refused.is_none_or(|record| {
+                record
+                    .as_ref()
+                    .and_then(|r| r.name.as_ref())
+                    .is_some_and(|n| urls::parameter_names(prefix, n)[2] == *name)
+            });
+            if owned && observed.parameters.get(name) == Some(&status.to_string()) {
+                put.remove(name);
+            } else if owned {
+                put.insert(name.clone(), status.to_string());
+            }
+        }
+        for (name, value) in put {
+            registry::put(ssm, &name, value, PARAMETER_DESCRIPTION).await?;
+        }
+        if refused.is_none() {
+            for name in &group.parameters_delete {
+                registry::delete(ssm, name).await?;
+            }
+        }
+    }
+
+    for (api, group) in &plan.apis {
+        let after = match undone.get(api) {
+            Some(record) => Some(record.clone()),
             None => group.record_after.clone(),
         };
         if let Some(record) = after {
@@ -143,30 +218,6 @@ pub async fn apply(
         }
         Some(None) => registry::delete(ssm, &registry::sweep_cursor_parameter(prefix)).await?,
         None => {}
-    }
-    let statuses: BTreeMap<&ApiRef, Status> = applied.statuses().collect();
-    for (api, group) in &plan.apis {
-        let status = statuses.get(api);
-        let refused = applied.refused.contains_key(api);
-        let mut put = if refused {
-            BTreeMap::new()
-        } else {
-            group.parameters_put.clone()
-        };
-        if let (Some(status), Some(name)) = (status, &group.status_parameter) {
-            put.insert(name.clone(), status.to_string());
-            if observed.parameters.get(name) == Some(&status.to_string()) {
-                put.remove(name);
-            }
-        }
-        for (name, value) in put {
-            registry::put(ssm, &name, value, PARAMETER_DESCRIPTION).await?;
-        }
-        if !refused {
-            for name in &group.parameters_delete {
-                registry::delete(ssm, name).await?;
-            }
-        }
     }
     Ok(applied)
 }
@@ -248,18 +299,59 @@ struct Refusal {
     reason: String,
 }
 
-/// Writes one API's group. `Ok(Err(_))`: AWS refused it permanently and what this call
-/// made was removed again; `Err(_)`: a transient failure, the run retries.
+/// What writing one group came to.
+struct GroupOutcome {
+    /// `Err`: AWS refused it permanently and what it made was removed again.
+    result: Result<(), Refusal>,
+    /// Integrations it rewrote on methods that were there before (they stay written).
+    integrations: Vec<RouteKey>,
+}
+
+/// Writes one API's group. `Err(_)`: a transient failure, the run retries. `others`: what
+/// other groups need, which an undo leaves in place.
 async fn write_group(
     app: &App<RouteSyncConfig>,
     group: &ApiPlan,
     ids: &mut BTreeMap<String, String>,
-) -> Result<Result<(), Refusal>> {
+    others: &BTreeSet<&String>,
+) -> Result<GroupOutcome> {
     let mut made: Vec<String> = Vec::new();
     let mut methods_put: Vec<RouteKey> = Vec::new();
-    let outcome = write_group_steps(app, group, ids, &mut made, &mut methods_put).await;
+    let mut integrations: Vec<RouteKey> = Vec::new();
+    // A parent another group was to make and did not (AWS refused that group): this one
+    // cannot be written either, and says why rather than failing everyone's run.
+    let missing_parent = group.creates.iter().find_map(|path| {
+        let (parent, _) = paths::split_last(path);
+        let planned = group.creates.iter().any(|c| c == parent);
+        (!ids.contains_key(parent) && !planned).then(|| parent.to_string())
+    });
+    let outcome = match missing_parent {
+        Some(parent) => Err(Error::Aws {
+            op: "CreateResource",
+            code: "ParentMissing".into(),
+            message: format!("its parent {parent} was not made (another API was refused)"),
+            transient: false,
+            source: format!("parent {parent} missing").into(),
+        }),
+        None => {
+            write_group_steps(
+                app,
+                group,
+                ids,
+                &mut made,
+                &mut methods_put,
+                &mut integrations,
+            )
+            .await
+        }
+    };
     let error = match outcome {
-        Ok(()) => return Ok(Ok(())),
+        Ok(()) => {
+            return Ok(GroupOutcome {
+                result: Ok(()),
+                integrations,
+            })
+        }
         Err(e) if e.is_transient() => return Err(e),
         Err(e) => e,
     };
@@ -284,8 +376,12 @@ async fn write_group(
         } => format!("AWS refused {op}: {code}: {message}"),
         other => other.to_string(),
     };
+    made.retain(|p| !others.contains(p));
     undo(app, ids, &made, &methods_put).await?;
-    Ok(Err(Refusal { reason }))
+    Ok(GroupOutcome {
+        result: Err(Refusal { reason }),
+        integrations,
+    })
 }
 
 async fn write_group_steps(
@@ -294,6 +390,7 @@ async fn write_group_steps(
     ids: &mut BTreeMap<String, String>,
     made: &mut Vec<String>,
     methods_put: &mut Vec<RouteKey>,
+    integrations: &mut Vec<RouteKey>,
 ) -> Result<()> {
     let gw = &app.clients.apigateway;
     let api_id = app.config.public_api_id.as_str();
@@ -356,6 +453,7 @@ async fn write_group_steps(
     }
     for ((path, verb), integration) in &group.put_integrations {
         put_integration(app, &resource_id(ids, path)?, verb, integration).await?;
+        integrations.push((path.clone(), verb.clone()));
     }
     Ok(())
 }
@@ -408,14 +506,14 @@ async fn undo(
 }
 
 /// The record of an API whose group was undone: what it held before this run, plus the
-/// integrations this run rewrote for it (those stay written, so they stay claimed).
-fn undone_record(old: Option<&Record>, group: &ApiPlan) -> Option<Record> {
+/// integrations this run did rewrite for it (those stay written, so they stay claimed).
+fn undone_record(old: Option<&Record>, group: &ApiPlan, written: &[RouteKey]) -> Option<Record> {
     let mut record = old.cloned().unwrap_or_default();
     // Its status is published: the name stays recorded so it can be removed once it leaves.
     if record.name.is_none() {
         record.name = group.record_before.as_ref().and_then(|r| r.name.clone());
     }
-    for (path, verb) in group.put_integrations.keys() {
+    for (path, verb) in written {
         record
             .claims
             .entry(path.clone())

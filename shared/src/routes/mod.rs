@@ -172,7 +172,9 @@ impl Record {
                 .extend(verbs.iter().cloned());
         }
         Record {
-            name: other.name.clone().or_else(|| self.name.clone()),
+            // The name already recorded stays until the narrowing: its parameters may still
+            // exist until this run deletes them (a rename), and only a record finds them.
+            name: self.name.clone().or_else(|| other.name.clone()),
             claims,
             created: self.created.union(&other.created).cloned().collect(),
         }

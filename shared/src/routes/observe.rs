@@ -92,10 +92,13 @@ pub async fn observe_within(
             && config.allowed_accounts.contains(account)
             && sweep_cursor.as_ref().is_none_or(|c| account >= c)
     };
-    let order: Vec<(&AccountId, BTreeSet<&ApiRef>)> = wanted
+    // Listed accounts first, in order from the cursor; then accounts only events named. The
+    // cursor is the first listed account not reached, so it only moves forward.
+    let (mut order, named_only): (Vec<_>, Vec<_>) = wanted
         .into_iter()
         .filter(|(account, named)| listed(account) || !named.is_empty())
-        .collect();
+        .partition(|(account, _)| listed(account));
+    order.extend(named_only);
     let records_ref = &records;
     let (reads, unread) = bounded::map_while(
         order,
@@ -107,13 +110,20 @@ pub async fn observe_within(
         },
     )
     .await;
-    let unread: Vec<AccountId> = unread.into_iter().map(|(a, _)| a.clone()).collect();
+    let unread: Vec<AccountId> = unread
+        .into_iter()
+        .filter(|(a, _)| listed(a))
+        .map(|(a, _)| a.clone())
+        .collect();
     let mut apis: BTreeMap<ApiRef, Option<PrivateApi>> = BTreeMap::new();
     let mut unreachable = BTreeMap::new();
     for (account, found) in reads {
         match found {
             Ok(found) => apis.extend(found),
-            Err(e) if e.is_transient() => return Err(e),
+            // Permanent (role gone, reads denied) or transient past the SDK's retries (the
+            // spoke throttled by its own traffic): either way that account is left as it is
+            // this run, and the others go on. Failing the run instead would let one spoke
+            // stall every batch of the one FIFO message group; the next sweep reads it again.
             Err(e) => {
                 unreachable.insert(account.clone(), e.to_string());
             }

@@ -93,28 +93,44 @@ impl Status {
     }
 }
 
+/// Longest status text: a status is one standard SSM parameter (4096 characters), and a
+/// hostile or just large API (hundreds of AWS_IAM methods, a long policy) must not make
+/// one status fail the run that publishes everyone's.
+pub const MAX_STATUS_CHARS: usize = 1024;
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let full = self.full_text();
+        if full.chars().count() <= MAX_STATUS_CHARS {
+            return f.write_str(&full);
+        }
+        let cut: String = full.chars().take(MAX_STATUS_CHARS - 20).collect();
+        write!(f, "{cut} ... (cut short)")
+    }
+}
+
+impl Status {
+    fn full_text(&self) -> String {
         match self {
-            Status::Exposed { skipped } if skipped.is_empty() => f.write_str("exposed"),
-            Status::Exposed { skipped } => write!(f, "exposed; skipped: {}", skipped.join(", ")),
-            Status::PendingDeployment(why) => write!(f, "{PENDING_PREFIX}{why}"),
-            Status::Refused(reason) => write!(f, "refused: {reason}"),
+            Status::Exposed { skipped } if skipped.is_empty() => "exposed".to_string(),
+            Status::Exposed { skipped } => format!("exposed; skipped: {}", skipped.join(", ")),
+            Status::PendingDeployment(why) => format!("{PENDING_PREFIX}{why}"),
+            Status::Refused(reason) => format!("refused: {reason}"),
             Status::Conflict { path, with } => match with {
-                Holder::Api(api) => write!(f, "conflict: {path} owned by {api}"),
-                Holder::HandMade => write!(f, "conflict: {path} owned by a hand-made route"),
-                Holder::Sibling(sibling) => write!(f, "conflict: {path} beside {sibling}"),
+                Holder::Api(api) => format!("conflict: {path} owned by {api}"),
+                Holder::HandMade => format!("conflict: {path} owned by a hand-made route"),
+                Holder::Sibling(sibling) => format!("conflict: {path} beside {sibling}"),
                 Holder::Overlaps {
                     api: Some(api),
                     path: theirs,
-                } => write!(f, "conflict: {path} overlaps {api}'s {theirs}"),
+                } => format!("conflict: {path} overlaps {api}'s {theirs}"),
                 Holder::Overlaps {
                     api: None,
                     path: theirs,
-                } => write!(f, "conflict: {path} overlaps a hand-made route's {theirs}"),
+                } => format!("conflict: {path} overlaps a hand-made route's {theirs}"),
             },
             Status::NameConflict { name, owner } => {
-                write!(f, "conflict: name {name} owned by {owner}")
+                format!("conflict: name {name} owned by {owner}")
             }
         }
     }
@@ -131,6 +147,18 @@ impl Serialize for Status {
 mod tests {
     use super::*;
     use crate::ids::{AccountId, ApiId};
+
+    #[test]
+    fn a_status_never_outgrows_one_parameter() {
+        // An API with hundreds of long AWS_IAM paths must not fail everyone's publishing.
+        let skipped = (0..400)
+            .map(|i| format!("POST /{}/{i} (AWS_IAM)", "x".repeat(200)))
+            .collect();
+        let text = Status::Exposed { skipped }.to_string();
+        assert!(text.chars().count() <= MAX_STATUS_CHARS, "{}", text.len());
+        assert!(text.starts_with("exposed; skipped: POST /xxx"));
+        assert!(text.ends_with("(cut short)"));
+    }
 
     #[test]
     fn texts_follow_the_contract() {

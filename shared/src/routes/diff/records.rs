@@ -43,11 +43,15 @@ pub(super) fn records(
             }
             None => claims.kept.get(api).cloned().unwrap_or_default(),
         };
-        let created: BTreeSet<String> = tree
+        let mut created: BTreeSet<String> = tree
             .needed_by
             .get(api)
             .map(|n| tree.made_after.intersection(n).cloned().collect())
             .unwrap_or_default();
+        // A resource it made that must stay (something hand-made under it) stays its record's.
+        if let Some(old) = old {
+            created.extend(old.created.intersection(&tree.orphans).cloned());
+        }
         // An API in scope that asked for something publishes a status (and keeps a name, so
         // its parameters can be found once it is gone); one held back by the quota too.
         let publishes = in_scope

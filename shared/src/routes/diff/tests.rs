@@ -139,6 +139,43 @@ fn a_frontdoor_parent_with_a_hand_made_child_is_kept() {
 }
 
 #[test]
+fn a_made_parent_that_must_stay_stays_recorded_until_it_can_go() {
+    // GIVEN cats exposed, then a hand-made child under its /cats
+    let observed = observed_with(vec![cats(&[("expose", "true")])], &[]);
+    let mut world = applied(&observed, &plan(&observed, &ctx()));
+    world
+        .public
+        .extend(public(&[("/cats/special", "POST")]).into_iter().skip(1));
+    // WHEN cats is un-exposed
+    for api in world.apis.values_mut().flatten() {
+        api.tags.remove("expose");
+    }
+    let after = applied(&world, &plan(&world, &ctx()));
+    // THEN /cats stays, and some record still says frontdoor made it
+    assert!(after.public.iter().any(|r| r.path == "/cats"));
+    assert!(after.created_resources().contains(&"/cats".to_string()));
+    // AND once the hand-made child is gone, /cats goes and the record with it
+    let mut cleared = after.clone();
+    cleared.public.retain(|r| r.path != "/cats/special");
+    let last = plan(&cleared, &ctx());
+    assert_eq!(last.delete_resources, vec!["/cats"]);
+    let end = applied(&cleared, &last);
+    assert!(end.records.is_empty(), "{:?}", end.records);
+}
+
+#[test]
+fn nothing_is_created_for_an_api_not_in_play() {
+    // GIVEN cats exposed, then its /cats/{id} deleted by hand and cats out of scope
+    let observed = observed_with(vec![cats(&[("expose", "true")])], &[]);
+    let mut world = applied(&observed, &plan(&observed, &ctx()));
+    world.public.retain(|r| r.path != "/cats/{id}");
+    world.apis.clear();
+    // THEN a run that does not look at cats creates nothing for it
+    let plan = plan(&world, &ctx());
+    assert_eq!(plan.creates().count(), 0, "{plan:?}");
+}
+
+#[test]
 fn a_deployment_owed_is_paid_even_with_nothing_else_to_do() {
     let mut observed = observed_with(vec![], &[]);
     observed.deployment_owed = true;

@@ -28,6 +28,9 @@ pub(super) struct Tree {
     pub(super) needed_by: BTreeMap<ApiRef, BTreeSet<String>>,
     /// Resources frontdoor made that exist after apply.
     pub(super) made_after: BTreeSet<String>,
+    /// Resources frontdoor made that stay although nobody needs them (something hand-made
+    /// remains under them): still frontdoor's, so they can go once that is gone.
+    pub(super) orphans: BTreeSet<String>,
     /// Resources on the public API after apply.
     pub(super) public_resources: usize,
 }
@@ -109,7 +112,11 @@ pub(super) fn tree(
     missing.sort_by_key(|p| (paths::depth(p), (*p).clone()));
     let mut creates: BTreeMap<ApiRef, Vec<String>> = BTreeMap::new();
     for path in missing {
-        let first = out.needed_by.iter().find(|(_, n)| n.contains(path));
+        // Only for APIs in play: nothing is created for one out of scope, unreachable or held.
+        let first = out
+            .needed_by
+            .iter()
+            .find(|(api, n)| in_play(api) && n.contains(path));
         if let Some((api, _)) = first {
             creates.entry(api.clone()).or_default().push(path.clone());
         }
@@ -158,6 +165,12 @@ pub(super) fn tree(
         .cloned()
         .chain(creates.values().flatten().cloned())
         .filter(|p| !deletes.contains(p))
+        .collect();
+    out.orphans = out
+        .made_after
+        .iter()
+        .filter(|p| !needed.contains(p))
+        .cloned()
         .collect();
     out.public_resources =
         observed.public.len() + creates.values().map(Vec::len).sum::<usize>() - deletes.len();
