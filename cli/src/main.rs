@@ -135,6 +135,7 @@ async fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let sweep = Scope {
         sweep: true,
         apis: Default::default(),
+        owed: false,
     };
     match &cli.command {
         Command::Plan | Command::Status => {

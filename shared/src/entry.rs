@@ -222,7 +222,13 @@ async fn route_sync_from(
     } else {
         routes::Deploy::Now
     };
-    let mut report = routes::reconcile_with(app, &batch.scope, deploy, budget).await?;
+    // A run that deploys also looks at the APIs waiting on an owed deployment, to give
+    // them `exposed` or `pending deployment` (the deploy message's batch names no API).
+    let scope = routes::Scope {
+        owed: deploy == routes::Deploy::Now,
+        ..batch.scope.clone()
+    };
+    let mut report = routes::reconcile_with(app, &scope, deploy, budget).await?;
     report.events_refused = batch.refused.len();
     report.events_dropped = batch.dropped.len();
     Ok(Outcome::Reconciled(report))

@@ -208,6 +208,17 @@ pub struct ApiRef {
     pub api: ApiId,
 }
 
+impl ApiRef {
+    /// Reads `{account}/{api-id}` back.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (account, api) = s.split_once('/')?;
+        Some(Self {
+            account: AccountId::parse(account).ok()?,
+            api: ApiId::parse(api).ok()?,
+        })
+    }
+}
+
 impl fmt::Display for ApiRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.account, self.api)

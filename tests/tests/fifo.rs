@@ -100,3 +100,70 @@ async fn a_storm_of_1000_events_is_one_deployment() {
         reports.len()
     );
 }
+
+#[tokio::test]
+async fn from_the_queue_a_refused_deployment_leaves_the_waiting_apis_pending() {
+    use frontdoor_tests::pets::resource_ids;
+    // GIVEN the route queue, and a hand-made POST /health with no integration (AWS refuses
+    // to deploy the stage: 400 "No integration defined for method")
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let queue = RouteQueue::create(&pets.hub_sdk).await;
+    let mut app = pets.app();
+    app.config.route_queue_url = Some(queue.url.clone());
+    let gw = aws_sdk_apigateway::Client::new(&pets.hub_sdk);
+    let ids = resource_ids(&pets.hub_sdk, &pets.public_api_id).await;
+    gw.put_method()
+        .rest_api_id(&pets.public_api_id)
+        .resource_id(&ids["/health"])
+        .http_method("POST")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    let status = |published: &std::collections::BTreeMap<String, String>, name: &str| {
+        published
+            .get(&format!("/frontdoor/apis/{name}/status"))
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // WHEN both seed APIs are tagged: their batch writes and enqueues the deploy message,
+    // whose batch is refused
+    queue
+        .send_all(&[
+            api_event("TagResource", ACCOUNT_B, &pets.cats),
+            api_event("TagResource", ACCOUNT_C, &pets.dogs),
+        ])
+        .await;
+    let reports = queue.drain(&app, 10).await;
+
+    // THEN both say so, though the deploy message's batch wrote neither
+    let published = pets.published().await;
+    for name in ["private-cats", "private-dogs"] {
+        assert_eq!(
+            status(&published, name),
+            "pending deployment: No integration defined for method",
+            "{reports:?}"
+        );
+    }
+    assert_eq!(queue.dead_letters().await, 0);
+
+    // WHEN the method gets its integration and the next sweep comes through the queue
+    gw.put_integration()
+        .rest_api_id(&pets.public_api_id)
+        .resource_id(&ids["/health"])
+        .http_method("POST")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    queue.send(&event("schedule.json", "")).await;
+    queue.drain(&app, 10).await;
+    // THEN the owed deployment is made and both turn exposed
+    let published = pets.published().await;
+    for name in ["private-cats", "private-dogs"] {
+        assert_eq!(status(&published, name), "exposed");
+    }
+    assert_eq!(app.clients.calls.snapshot().of("CreateDeployment"), 2);
+}

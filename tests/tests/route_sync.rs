@@ -484,6 +484,7 @@ async fn a_run_that_wrote_and_failed_before_deploying_is_deployed_by_the_next() 
     let scope = shared::routes::Scope {
         sweep: true,
         apis: Default::default(),
+        owed: false,
     };
     let observed = shared::routes::observe(&s.app, &scope).await.unwrap();
     let ctx = shared::routes::desired::Context::from_app(&s.app);

@@ -70,6 +70,7 @@ fn sweep() -> Scope {
     Scope {
         sweep: true,
         apis: Default::default(),
+        owed: false,
     }
 }
 

@@ -19,7 +19,7 @@ use super::diff::tree::quota_refusal;
 use super::diff::{ApiPlan, Plan, RouteKey};
 use super::observe::resources;
 use super::status::PENDING_PREFIX;
-use super::{paths, Deploy, Integration, LearnedQuota, Observed, Record, Status};
+use super::{paths, Deploy, Integration, LearnedQuota, Observed, Owed, Record, Status};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
@@ -75,11 +75,29 @@ pub async fn apply(
     }
     let owed = registry::deployment_owed_parameter(prefix);
     let token = observed
-        .owed_token
-        .clone()
-        .unwrap_or_else(|| owed_token(app));
-    if plan.owe_deployment {
-        registry::store(ssm, &owed, &Some(token.clone())).await?;
+        .owed
+        .as_ref()
+        .map_or_else(|| owed_token(app), |o| o.token().to_string());
+    // The APIs this run writes routes for wait on the deployment: recorded before the first
+    // public write (with the marker itself), so a later run that deploys can tell them.
+    let was_waiting: BTreeSet<String> = observed
+        .owed
+        .as_ref()
+        .map(|o| o.waiting().iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let mut waiting = was_waiting.clone();
+    waiting.extend(
+        plan.apis
+            .iter()
+            .filter(|(_, g)| g.writes_public())
+            .map(|(api, _)| api.to_string()),
+    );
+    if plan.owe_deployment || (observed.owed.is_some() && waiting != was_waiting) {
+        let marker = Owed::Waiting {
+            token: token.clone(),
+            waiting: waiting.clone(),
+        };
+        registry::store(ssm, &owed, &Some(marker)).await?;
     }
 
     let mut ids: BTreeMap<String, String> = observed
@@ -142,9 +160,13 @@ pub async fn apply(
                 // From the queue, a fresh token: a later run's "deploy" message must not be
                 // dropped as a duplicate of the one that just failed.
                 if app.config.route_queue_url.is_some() {
-                    registry::store(ssm, &owed, &Some(owed_token(app))).await?;
+                    let marker = Owed::Waiting {
+                        token: owed_token(app),
+                        waiting: waiting.clone(),
+                    };
+                    registry::store(ssm, &owed, &Some(marker)).await?;
                 }
-                applied.pending = waiting(observed, plan, &applied);
+                applied.pending = waiting_apis(observed, plan, &applied);
                 applied.deployment_refused = Some(message);
             }
         }
@@ -580,7 +602,12 @@ async fn create_deployment(app: &App<RouteSyncConfig>) -> Result<Result<(), Stri
 
 /// APIs whose routes wait on a refused deployment: those this run wrote for, and those a
 /// previous refused deployment left pending.
-fn waiting(observed: &Observed, plan: &Plan, applied: &Applied) -> BTreeSet<ApiRef> {
+fn waiting_apis(observed: &Observed, plan: &Plan, applied: &Applied) -> BTreeSet<ApiRef> {
+    let recorded = observed
+        .owed
+        .as_ref()
+        .map(Owed::waiting)
+        .unwrap_or_default();
     plan.apis
         .iter()
         .filter(|(api, _)| !applied.refused.contains_key(*api))
@@ -597,6 +624,14 @@ fn waiting(observed: &Observed, plan: &Plan, applied: &Applied) -> BTreeSet<ApiR
             );
             routed && (group.writes_public() || was_pending)
         })
+        .chain(plan.apis.iter().filter(|(api, group)| {
+            recorded.contains(*api)
+                && !applied.refused.contains_key(*api)
+                && matches!(
+                    group.status,
+                    Some(Status::Exposed { .. } | Status::Conflict { .. })
+                )
+        }))
         .map(|(api, _)| api.clone())
         .collect()
 }

@@ -34,6 +34,9 @@ pub struct Scope {
     pub sweep: bool,
     /// APIs named by events.
     pub apis: BTreeSet<ApiRef>,
+    /// Also the APIs waiting on an owed deployment (a run that deploys gives them their
+    /// status, `exposed` or `pending deployment`).
+    pub owed: bool,
 }
 
 /// An integration as frontdoor writes it and compares it.
@@ -196,8 +199,8 @@ pub struct Observed {
     pub parameters: BTreeMap<String, String>,
     /// A previous run wrote to the public API and did not deploy.
     pub deployment_owed: bool,
-    /// The owed deployment's token (the deduplication id of its "deploy" message).
-    pub owed_token: Option<String>,
+    /// The owed deployment: its token and the APIs waiting on it.
+    pub owed: Option<Owed>,
     /// The resource quota AWS enforced (`LimitExceededException`) while frontdoor was
     /// configured with a larger one, and that configured value.
     pub learned_quota: Option<LearnedQuota>,
@@ -209,6 +212,42 @@ pub struct Observed {
     /// Spoke accounts that could not be read this run (role not assumable, reads denied),
     /// and why: their APIs are left exactly as they are.
     pub unreachable: BTreeMap<AccountId, String>,
+}
+
+/// A deployment owed (the registry's `deployment-owed` marker): its token, the deduplication
+/// id of its "deploy" message, and the APIs whose routes wait on it, so the run that
+/// deploys (or is refused) can give them their status even when it did not write them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Owed {
+    /// The current form.
+    Waiting {
+        /// The token.
+        token: String,
+        /// `{account}/{api-id}` of each API waiting.
+        waiting: BTreeSet<String>,
+    },
+    /// The form of earlier versions: a token only.
+    Token(String),
+}
+
+impl Owed {
+    /// Its token.
+    pub fn token(&self) -> &str {
+        match self {
+            Owed::Waiting { token, .. } | Owed::Token(token) => token,
+        }
+    }
+
+    /// The APIs waiting on it.
+    pub fn waiting(&self) -> BTreeSet<ApiRef> {
+        match self {
+            Owed::Waiting { waiting, .. } => {
+                waiting.iter().filter_map(|a| ApiRef::parse(a)).collect()
+            }
+            Owed::Token(_) => BTreeSet::new(),
+        }
+    }
 }
 
 /// A resource quota AWS enforced below the configured one. It holds while the configuration

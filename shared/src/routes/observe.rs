@@ -16,8 +16,8 @@ use aws_sdk_apigateway::types::Resource;
 use super::desired::{chosen_stage, published_name, TAG_EXPOSE};
 use super::Budget;
 use super::{
-    Integration, LearnedQuota, LiveMethod, Observed, PrivateApi, PrivateResource, PublicResource,
-    Record, Scope,
+    Integration, LearnedQuota, LiveMethod, Observed, Owed, PrivateApi, PrivateResource,
+    PublicResource, Record, Scope,
 };
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
@@ -50,7 +50,7 @@ pub async fn observe_within(
         .await
         .map(|all| all.into_iter().map(public_resource).collect::<Vec<_>>())?;
     let (records, record_parameters) = records(app).await?;
-    let owed_token = registry::load::<Option<String>>(
+    let owed = registry::load::<Option<Owed>>(
         &app.clients.ssm,
         &registry::deployment_owed_parameter(&config.ssm_prefix),
     )
@@ -78,8 +78,14 @@ pub async fn observe_within(
             wanted.entry(account).or_default();
         }
     }
-    for api in &scope.apis {
-        wanted.entry(&api.account).or_default().insert(api);
+    let waiting: BTreeSet<ApiRef> = match (&owed, scope.owed) {
+        (Some(o), true) => o.waiting(),
+        _ => BTreeSet::new(),
+    };
+    for api in scope.apis.iter().chain(&waiting) {
+        if config.allowed_accounts.contains(&api.account) || scope.apis.contains(api) {
+            wanted.entry(&api.account).or_default().insert(api);
+        }
     }
     // Accounts are read concurrently, at most `spoke_concurrency` at once; the results are
     // merged in account order, so the plan is the one a sequential read gives.
@@ -156,8 +162,8 @@ pub async fn observe_within(
         record_parameters,
         apis,
         parameters,
-        deployment_owed: owed_token.is_some(),
-        owed_token,
+        deployment_owed: owed.is_some(),
+        owed,
         learned_quota,
         sweep_cursor,
         unread,

@@ -492,6 +492,7 @@ async fn scale(rows: &mut Vec<Row>, accounts: usize) {
     let sweep = Scope {
         sweep: true,
         apis: Default::default(),
+        owed: false,
     };
 
     // The first sweep, on loopback: its writes against the floor.
