@@ -22,6 +22,7 @@ pub mod faults;
 pub mod fifo;
 pub mod pets;
 pub mod runtime_api;
+pub mod scenario;
 
 /// The hub account (moto's default account).
 pub const HUB_ACCOUNT: &str = "123456789012";

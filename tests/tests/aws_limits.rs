@@ -8,57 +8,27 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_apigateway::types::{EndpointType, IntegrationType, Op, PatchOperation};
+use frontdoor_tests::event;
 use frontdoor_tests::pets::{
-    add_resource, api_event, deploy, private_api, resource_ids, seed, seed_policy, sqs_batch, Pets,
-    ACCOUNT_B, ACCOUNT_C,
+    add_resource, api_event, deploy, private_api, resource_ids, seed_policy, sqs_batch, ACCOUNT_B,
+    ACCOUNT_C,
 };
-use frontdoor_tests::{event, Emulator};
-use serde_json::{json, Value};
+use frontdoor_tests::scenario::Scenario;
+use serde_json::json;
 use shared::entry::{route_sync_payload, Outcome};
-use shared::routes::{Report, StatusKind};
-use shared::{App, RouteSyncConfig};
-
-struct Scenario {
-    emulator: Emulator,
-    pets: Pets,
-    app: App<RouteSyncConfig>,
-}
+use shared::routes::StatusKind;
 
 async fn scenario() -> Scenario {
-    let emulator = Emulator::start();
-    let pets = seed(&emulator).await;
-    let app = pets.app();
-    Scenario {
-        emulator,
-        pets,
-        app,
-    }
+    Scenario::start().await
 }
 
-impl Scenario {
-    async fn run(&self, payload: &Value) -> Report {
-        match route_sync_payload(&self.app, payload).await.unwrap() {
-            Outcome::Reconciled(report) => report,
-            other => panic!("expected a reconcile, got {other:?}"),
-        }
-    }
+/// What this suite asks of a scenario beyond the shared harness.
+trait Limits {
+    async fn record_parameters(&self, account: &str, api: &str) -> BTreeMap<String, String>;
+    fn gw_b(&self) -> aws_sdk_apigateway::Client;
+}
 
-    async fn sweep(&self) -> Report {
-        self.run(&event("schedule.json", "")).await
-    }
-
-    fn writes(&self) -> Vec<String> {
-        self.app.clients.calls.snapshot().write_ops()
-    }
-
-    async fn status(&self, name: &str) -> Option<String> {
-        self.pets
-            .published()
-            .await
-            .get(&format!("/frontdoor/apis/{name}/status"))
-            .cloned()
-    }
-
+impl Limits for Scenario {
     /// Registry parameters of one API: name -> value.
     async fn record_parameters(&self, account: &str, api: &str) -> BTreeMap<String, String> {
         let ssm = aws_sdk_ssm::Client::new(&self.pets.hub_sdk);
@@ -81,7 +51,7 @@ impl Scenario {
         out
     }
 
-    async fn gw_b(&self) -> aws_sdk_apigateway::Client {
+    fn gw_b(&self) -> aws_sdk_apigateway::Client {
         aws_sdk_apigateway::Client::new(&self.pets.b)
     }
 }
@@ -317,7 +287,6 @@ async fn routes_follow_what_the_stage_deployed_not_the_working_tree() {
     add_resource(&s.pets.b, &s.pets.cats, "/cats/toys", "GET").await;
     let ids = resource_ids(&s.pets.b, &s.pets.cats).await;
     s.gw_b()
-        .await
         .delete_resource()
         .rest_api_id(&s.pets.cats)
         .resource_id(&ids["/cats/{id}"])
@@ -346,7 +315,7 @@ async fn aws_iam_methods_are_skipped_and_named_in_the_status() {
     let s = scenario().await;
     // GIVEN cats serves POST /cats with AWS_IAM, deployed
     let ids = resource_ids(&s.pets.b, &s.pets.cats).await;
-    let gw = s.gw_b().await;
+    let gw = s.gw_b();
     gw.put_method()
         .rest_api_id(&s.pets.cats)
         .resource_id(&ids["/cats"])
@@ -395,7 +364,6 @@ async fn private_url_only_with_the_hub_endpoint_and_a_disabled_default_endpoint_
         .unwrap();
     // AND cats switches off its default execute-api endpoint
     s.gw_b()
-        .await
         .update_rest_api()
         .rest_api_id(&s.pets.cats)
         .patch_operations(

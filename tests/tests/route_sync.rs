@@ -6,57 +6,18 @@ use std::collections::BTreeMap;
 
 use aws_sdk_apigateway::types::EndpointType;
 use frontdoor_tests::pets::{
-    add_resource, api_event, deploy, private_api, public_writes, seed, seed_policy, sqs_batch,
-    Pets, ACCOUNT_B, ACCOUNT_C,
+    add_resource, api_event, deploy, private_api, public_writes, seed_policy, sqs_batch, ACCOUNT_B,
+    ACCOUNT_C,
 };
-use frontdoor_tests::{event, Emulator};
-use serde_json::Value;
+use frontdoor_tests::scenario::{status_in, Scenario};
 use shared::entry::{route_sync_payload, Outcome};
-use shared::routes::Report;
-use shared::{App, RouteSyncConfig};
-
-struct Scenario {
-    _emulator: Emulator,
-    pets: Pets,
-    app: App<RouteSyncConfig>,
-}
 
 async fn scenario() -> Scenario {
-    let emulator = Emulator::start();
-    let pets = seed(&emulator).await;
-    let app = pets.app();
-    Scenario {
-        _emulator: emulator,
-        pets,
-        app,
-    }
+    Scenario::start().await
 }
 
-impl Scenario {
-    async fn run(&self, payload: &Value) -> Report {
-        match route_sync_payload(&self.app, payload).await.unwrap() {
-            Outcome::Reconciled(report) => report,
-            other => panic!("expected a reconcile, got {other:?}"),
-        }
-    }
-
-    async fn sweep(&self) -> Report {
-        self.run(&event("schedule.json", "")).await
-    }
-
-    fn writes(&self) -> Vec<String> {
-        self.app.clients.calls.snapshot().write_ops()
-    }
-
-    fn url(&self, api: &str) -> String {
-        format!("https://{api}.execute-api.us-east-1.amazonaws.com/prd")
-    }
-
-    fn status(&self, published: &BTreeMap<String, String>, name: &str) -> Option<String> {
-        published
-            .get(&format!("/frontdoor/apis/{name}/status"))
-            .cloned()
-    }
+fn url(api: &str) -> String {
+    format!("https://{api}.execute-api.us-east-1.amazonaws.com/prd")
 }
 
 fn route(path: &str, verb: &str) -> (String, String) {
@@ -78,8 +39,8 @@ async fn seed_scenario_exposes_cats_and_dogs_at_the_floor_and_keeps_health() {
     // THEN the public API serves /cats, /cats/{id}, /dogs over the VPC link, keeps /health,
     // and /owners stays private
     let routes = s.pets.public_routes().await;
-    let cats = s.url(&s.pets.cats);
-    let dogs = s.url(&s.pets.dogs);
+    let cats = url(&s.pets.cats);
+    let dogs = url(&s.pets.dogs);
     let want: BTreeMap<_, _> = [
         (route("/cats", "GET"), format!("{cats}/cats")),
         (route("/cats/{id}", "GET"), format!("{cats}/cats/{{id}}")),
@@ -96,11 +57,11 @@ async fn seed_scenario_exposes_cats_and_dogs_at_the_floor_and_keeps_health() {
     // AND SSM has the stable URLs and statuses
     let published = s.pets.published().await;
     assert_eq!(
-        s.status(&published, "private-cats").as_deref(),
+        status_in(&published, "private-cats").as_deref(),
         Some("exposed")
     );
     assert_eq!(
-        s.status(&published, "private-dogs").as_deref(),
+        status_in(&published, "private-dogs").as_deref(),
         Some("exposed")
     );
     assert_eq!(
@@ -263,11 +224,11 @@ async fn second_claimant_conflicts_then_takes_over_when_the_first_leaves() {
     let routes = s.pets.public_routes().await;
     assert_eq!(
         routes[&route("/cats", "GET")],
-        format!("{}/cats", s.url(&s.pets.cats))
+        format!("{}/cats", url(&s.pets.cats))
     );
     let published = s.pets.published().await;
     assert_eq!(
-        s.status(&published, "rival-cats"),
+        status_in(&published, "rival-cats"),
         Some(format!(
             "conflict: /cats owned by {ACCOUNT_B}/{}",
             s.pets.cats
@@ -283,10 +244,10 @@ async fn second_claimant_conflicts_then_takes_over_when_the_first_leaves() {
     let routes = s.pets.public_routes().await;
     assert_eq!(
         routes[&route("/cats", "GET")],
-        format!("{}/cats", s.url(&rival))
+        format!("{}/cats", url(&rival))
     );
     assert_eq!(
-        s.status(&s.pets.published().await, "rival-cats").as_deref(),
+        status_in(&s.pets.published().await, "rival-cats").as_deref(),
         Some("exposed")
     );
 }
@@ -308,8 +269,7 @@ async fn hand_made_route_is_never_taken() {
     let routes = s.pets.public_routes().await;
     assert_eq!(routes[&route("/health", "GET")], "MOCK");
     assert_eq!(
-        s.status(&s.pets.published().await, "health-grabber")
-            .as_deref(),
+        status_in(&s.pets.published().await, "health-grabber").as_deref(),
         Some("conflict: /health owned by a hand-made route")
     );
 }
@@ -366,7 +326,7 @@ async fn unsafe_apis_are_refused_with_their_reason_and_get_no_routes() {
     s.run(&sqs_batch(&events)).await;
     let published = s.pets.published().await;
     for (name, _, _, want) in &cases {
-        let status = s.status(&published, name).unwrap_or_default();
+        let status = status_in(&published, name).unwrap_or_default();
         assert!(status.starts_with(want), "{name}: {status}");
         assert!(!published.contains_key(&format!("/frontdoor/apis/{name}/url")));
     }
@@ -418,9 +378,7 @@ async fn hostile_tag_values_are_refused_with_no_public_write() {
         s.pets.tag(&s.pets.c, &s.pets.dogs, &[(tag, value)]).await;
         s.run(&api_event("TagResource", ACCOUNT_C, &s.pets.dogs))
             .await;
-        let status = s
-            .status(&s.pets.published().await, "private-dogs")
-            .unwrap_or_default();
+        let status = s.status("private-dogs").await.unwrap_or_default();
         assert!(
             status.starts_with(&format!("refused: {tag}")),
             "{tag}={value}: {status}"

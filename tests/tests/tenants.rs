@@ -6,47 +6,32 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_apigateway::types::EndpointType;
-use frontdoor_tests::pets::{private_api, seed, seed_policy, Pets, ACCOUNT_C};
-use frontdoor_tests::{event, Emulator};
+use frontdoor_tests::pets::{private_api, seed_policy, ACCOUNT_C};
+use frontdoor_tests::scenario::Scenario;
 use serde_json::{json, Value};
 use shared::entry::{route_sync_payload, Outcome};
 use shared::routes::Report;
-use shared::{App, RouteSyncConfig};
 
-struct Scenario {
-    _emulator: Emulator,
-    pets: Pets,
-    app: App<RouteSyncConfig>,
-}
-
+/// The seed, swept once: the victims are live before the attacker moves.
 async fn scenario() -> Scenario {
-    let emulator = Emulator::start();
-    let pets = seed(&emulator).await;
-    let app = pets.app();
-    let s = Scenario {
-        _emulator: emulator,
-        pets,
-        app,
-    };
+    let s = Scenario::start().await;
     s.sweep().await;
     s
 }
 
-impl Scenario {
-    async fn sweep(&self) -> Report {
-        match route_sync_payload(&self.app, &event("schedule.json", ""))
-            .await
-            .unwrap()
-        {
-            Outcome::Reconciled(report) => report,
-            other => panic!("expected a reconcile, got {other:?}"),
-        }
-    }
+/// The attacker's moves, and what the victim has.
+trait Attacker {
+    async fn attacker(&self, name: &str, tags: &[(&str, &str)], paths: &[&str]) -> String;
+    async fn attacker_with_policy(
+        &self,
+        name: &str,
+        tags: &[(&str, &str)],
+        paths: &[&str],
+        policy: &str,
+    ) -> String;
+}
 
-    fn writes(&self) -> Vec<String> {
-        self.app.clients.calls.snapshot().write_ops()
-    }
-
+impl Attacker for Scenario {
     /// A private API in spoke C (the attacker), safe by the seed policy, deployed.
     async fn attacker(&self, name: &str, tags: &[(&str, &str)], paths: &[&str]) -> String {
         let policy = seed_policy(&self.pets.hub.vpce_id);
@@ -72,14 +57,14 @@ impl Scenario {
         )
         .await
     }
+}
 
-    fn victims_parameters(published: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        published
-            .iter()
-            .filter(|(n, _)| n.starts_with("/frontdoor/apis/private-cats/"))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect()
-    }
+fn victims_parameters(published: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    published
+        .iter()
+        .filter(|(n, _)| n.starts_with("/frontdoor/apis/private-cats/"))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
 }
 
 fn status_of(report: &Report, account: &str, api: &str) -> String {
@@ -93,7 +78,7 @@ fn status_of(report: &Report, account: &str, api: &str) -> String {
 #[tokio::test]
 async fn a_spoke_cannot_take_another_teams_published_name() {
     let s = scenario().await;
-    let victim = Scenario::victims_parameters(&s.pets.published().await);
+    let victim = victims_parameters(&s.pets.published().await);
     assert_eq!(victim.len(), 3, "{victim:?}");
 
     // WHEN spoke C claims private-cats three ways: the exact name, and an API named so that
@@ -112,7 +97,7 @@ async fn a_spoke_cannot_take_another_teams_published_name() {
 
     // THEN the victim's parameters are untouched
     let published = s.pets.published().await;
-    assert_eq!(Scenario::victims_parameters(&published), victim);
+    assert_eq!(victims_parameters(&published), victim);
     // AND the claimants get a name conflict (logged, counted, in `frontdoor status`), or a
     // refusal for a name that is not valid as given, published under nothing
     let owner = format!("222222222222/{}", s.pets.cats);
@@ -136,10 +121,7 @@ async fn a_spoke_cannot_take_another_teams_published_name() {
     let before = s.writes().len();
     s.sweep().await;
     // THEN the victim's parameters are still untouched, and nothing flaps
-    assert_eq!(
-        Scenario::victims_parameters(&s.pets.published().await),
-        victim
-    );
+    assert_eq!(victims_parameters(&s.pets.published().await), victim);
     assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
 }
 

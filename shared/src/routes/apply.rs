@@ -272,42 +272,56 @@ async fn delete_unwanted(
     plan: &Plan,
     ids: &BTreeMap<String, String>,
 ) -> Result<()> {
-    let gw = &app.clients.apigateway;
-    let api_id = app.config.public_api_id.as_str();
     for (path, verb) in &plan.delete_methods {
-        let deleted = gw
-            .delete_method()
-            .rest_api_id(api_id)
-            .resource_id(resource_id(ids, path)?)
-            .http_method(verb)
-            .send()
-            .await;
-        match deleted {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) => {}
-            other => {
-                other.op("DeleteMethod")?;
-            }
-        }
+        delete_method(app, &resource_id(ids, path)?, verb).await?;
     }
     for path in &plan.delete_resources {
-        let deleted = gw
-            .delete_resource()
-            .rest_api_id(api_id)
-            .resource_id(resource_id(ids, path)?)
-            .send()
-            .await;
-        match deleted {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) => {}
-            other => {
-                other.op("DeleteResource")?;
-            }
-        }
+        delete_resource(app, &resource_id(ids, path)?).await?;
     }
     Ok(())
+}
+
+/// Deletes one method; already gone counts as done (a retry whose answer was lost).
+async fn delete_method(app: &App<RouteSyncConfig>, resource_id: &str, verb: &str) -> Result<()> {
+    let deleted = app
+        .clients
+        .apigateway
+        .delete_method()
+        .rest_api_id(app.config.public_api_id.as_str())
+        .resource_id(resource_id)
+        .http_method(verb)
+        .send()
+        .await;
+    match deleted {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        other => other.map(|_| ()).op("DeleteMethod"),
+    }
+}
+
+/// Deletes one resource (and its methods); already gone counts as done.
+async fn delete_resource(app: &App<RouteSyncConfig>, resource_id: &str) -> Result<()> {
+    let deleted = app
+        .clients
+        .apigateway
+        .delete_resource()
+        .rest_api_id(app.config.public_api_id.as_str())
+        .resource_id(resource_id)
+        .send()
+        .await;
+    match deleted {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        other => other.map(|_| ()).op("DeleteResource"),
+    }
 }
 
 fn resource_id(ids: &BTreeMap<String, String>, path: &str) -> Result<String> {
@@ -488,40 +502,11 @@ async fn undo(
     made: &[String],
     methods_put: &[RouteKey],
 ) -> Result<()> {
-    let gw = &app.clients.apigateway;
-    let api_id = app.config.public_api_id.as_str();
     for (path, verb) in methods_put.iter().filter(|(p, _)| !made.contains(p)) {
-        let deleted = gw
-            .delete_method()
-            .rest_api_id(api_id)
-            .resource_id(resource_id(ids, path)?)
-            .http_method(verb)
-            .send()
-            .await;
-        match deleted {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) => {}
-            other => {
-                other.op("DeleteMethod")?;
-            }
-        }
+        delete_method(app, &resource_id(ids, path)?, verb).await?;
     }
     for path in made.iter().rev() {
-        let deleted = gw
-            .delete_resource()
-            .rest_api_id(api_id)
-            .resource_id(resource_id(ids, path)?)
-            .send()
-            .await;
-        match deleted {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) => {}
-            other => {
-                other.op("DeleteResource")?;
-            }
-        }
+        delete_resource(app, &resource_id(ids, path)?).await?;
         ids.remove(path);
     }
     Ok(())

@@ -278,6 +278,20 @@ impl Observed {
             .collect()
     }
 
+    /// Public paths with a method no record claims: hand-made routes, never touched.
+    pub fn hand_made_routes(&self) -> BTreeSet<&str> {
+        let claimed = self.claimed_methods();
+        self.public
+            .iter()
+            .filter(|r| {
+                r.methods
+                    .keys()
+                    .any(|v| !claimed.contains(&(r.path.clone(), v.clone())))
+            })
+            .map(|r| r.path.as_str())
+            .collect()
+    }
+
     /// Every public resource some record says frontdoor created.
     pub fn created_resources(&self) -> BTreeSet<&String> {
         self.records

@@ -55,16 +55,7 @@ pub(super) fn claims(
         .iter()
         .map(|r| (r.path.as_str(), r))
         .collect();
-    let hand_made: BTreeSet<&str> = observed
-        .public
-        .iter()
-        .filter(|r| {
-            r.methods
-                .keys()
-                .any(|v| !claimed.contains(&(r.path.clone(), v.clone())))
-        })
-        .map(|r| r.path.as_str())
-        .collect();
+    let hand_made = observed.hand_made_routes();
     // Resources frontdoor did not make stay whatever happens; so do their parents.
     let made = observed.created_resources();
     let mut standing_by_hand: BTreeSet<String> = BTreeSet::new();

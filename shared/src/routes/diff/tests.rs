@@ -459,16 +459,7 @@ fn check_plan(observed: &Observed, plan: &Plan, ctx: &Context) -> Result<Observe
     }
     // A path newly claimed overlaps no other owner's path and no hand-made route: no
     // request meant for someone else is taken (API Gateway's most specific match).
-    let hand_made: Vec<&str> = observed
-        .public
-        .iter()
-        .filter(|r| {
-            r.methods
-                .keys()
-                .any(|v| !claimed.contains(&(r.path.clone(), v.clone())))
-        })
-        .map(|r| r.path.as_str())
-        .collect();
+    let hand_made = observed.hand_made_routes();
     for (api, record) in &after.records {
         let before = observed.records.get(api);
         for path in record.claims.keys() {
