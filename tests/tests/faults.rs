@@ -297,7 +297,7 @@ async fn eight_concurrent_route_syncs_leave_one_complete_state() {
     let apps: Vec<_> = (0..8).map(|_| w.pets.app()).collect();
     let sweep = event("schedule.json", "");
     let runs = apps.iter().map(|app| route_sync_payload(app, &sweep));
-    let results = futures_join(runs).await;
+    let results = futures::future::join_all(runs).await;
     let failed = results.iter().filter(|r| r.is_err()).count();
     for r in results.iter().filter_map(|r| r.as_ref().err()) {
         assert!(r.is_transient(), "a race must never look permanent: {r}");
@@ -311,36 +311,6 @@ async fn eight_concurrent_route_syncs_leave_one_complete_state() {
         .map(|a| a.clients.calls.snapshot().of("CreateDeployment"))
         .sum();
     println!("concurrency: 8 route-syncs at once, {failed} failed and were retried, {deployments} deployments, no duplicate resources");
-}
-
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.map(Box::pin).collect();
-    let mut out = Vec::new();
-    // Poll them together: join_all without another dependency.
-    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    out.extend(results.into_iter().flatten());
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

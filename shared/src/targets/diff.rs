@@ -131,7 +131,8 @@ fn refused(foreign: BTreeSet<Target>, reason: String) -> Plan {
 }
 
 /// The target group after `plan` is applied to `observed`: the model property tests check.
-pub fn applied(observed: &Observed, plan: &Plan) -> Vec<super::LiveTarget> {
+#[cfg(test)]
+fn applied(observed: &Observed, plan: &Plan) -> Vec<super::LiveTarget> {
     let mut out: Vec<super::LiveTarget> = observed
         .live
         .iter()
@@ -154,7 +155,7 @@ mod tests {
     use super::*;
     use crate::targets::{EndpointIp, LiveTarget};
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use proptest::test_runner::RngSeed;
 
     fn t(ip: &str) -> Target {
         Target::endpoint_ip(ip)
@@ -382,67 +383,83 @@ mod tests {
             .unwrap_or_else(|| observed.owned.clone())
     }
 
-    fn runner() -> TestRunner {
-        // Fixed seed: the same cases on every machine and every run.
-        TestRunner::new_with_rng(
-            Config {
-                cases: 2000,
-                failure_persistence: None,
-                ..Config::default()
-            },
-            TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
-        )
+    /// A plan, what it leaves registered, and the target group after it.
+    fn outcome(observed: &Observed) -> (Plan, Vec<LiveTarget>, BTreeSet<Target>) {
+        let plan = diff(observed);
+        let after = applied(observed, &plan);
+        let registered = after
+            .iter()
+            .filter(|t| !t.draining)
+            .map(|t| t.target.clone())
+            .collect();
+        (plan, after, registered)
     }
 
-    #[test]
-    fn properties_of_every_plan() {
-        runner()
-            .run(&observed(), |observed| {
-                let plan = diff(&observed);
-                let after = applied(&observed, &plan);
-                let registered: BTreeSet<&Target> = after
-                    .iter()
-                    .filter(|t| !t.draining)
-                    .map(|t| &t.target)
-                    .collect();
+    // Fixed seed: the same cases on every machine and every run.
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1000,
+            rng_seed: RngSeed::Fixed(7),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
-                // Never removes an unowned target.
-                for t in &plan.deregister {
-                    prop_assert!(observed.owned.contains(t), "deregisters unowned {t}");
+        #[test]
+        fn never_deregisters_an_unowned_target(observed in observed()) {
+            for t in &diff(&observed).deregister {
+                prop_assert!(observed.owned.contains(t), "deregisters unowned {t}");
+            }
+        }
+
+        #[test]
+        fn never_empties_a_group_that_had_targets(observed in observed()) {
+            let (plan, _, registered) = outcome(&observed);
+            let before = observed.live.iter().filter(|t| !t.draining).count();
+            prop_assert!(before == 0 && plan.register.is_empty() || !registered.is_empty());
+        }
+
+        #[test]
+        fn registrations_are_owned_before_they_are_made(observed in observed()) {
+            let plan = diff(&observed);
+            for t in &plan.register {
+                prop_assert!(plan
+                    .registry_before
+                    .as_ref()
+                    .unwrap_or(&observed.owned)
+                    .contains(t));
+            }
+        }
+
+        #[test]
+        fn converges_in_one_apply(observed in observed()) {
+            let (plan, after, _) = outcome(&observed);
+            let second = Observed {
+                endpoint: observed.endpoint.clone(),
+                live: after,
+                owned: registry_after(&observed, &plan),
+            };
+            let again = diff(&second);
+            prop_assert!(again.is_noop(), "second plan {again:?}");
+        }
+
+        #[test]
+        fn every_endpoint_ip_is_registered_once_the_endpoint_is_ready(observed in observed()) {
+            let (plan, _, registered) = outcome(&observed);
+            if let EndpointView::Ready(ips) = &observed.endpoint {
+                for ip in ips {
+                    prop_assert!(registered.contains(&Target::endpoint_ip(ip.ip.clone())));
                 }
-                // Never empties a group that had targets (or would get some).
-                let before = observed.live.iter().filter(|t| !t.draining).count();
-                prop_assert!(before == 0 && plan.register.is_empty() || !registered.is_empty());
-                // Registrations are owned before they are made.
-                for t in &plan.register {
-                    prop_assert!(plan
-                        .registry_before
-                        .as_ref()
-                        .unwrap_or(&observed.owned)
-                        .contains(t));
-                }
-                // Converges in one apply: a second diff on the result writes nothing.
-                let second = Observed {
-                    endpoint: observed.endpoint.clone(),
-                    live: after.clone(),
-                    owned: registry_after(&observed, &plan),
-                };
-                let again = diff(&second);
-                prop_assert!(again.is_noop(), "second plan {again:?}");
-                // Every endpoint IP is registered once the endpoint is ready.
-                if let EndpointView::Ready(ips) = &observed.endpoint {
-                    for ip in ips {
-                        prop_assert!(registered.contains(&Target::endpoint_ip(ip.ip.clone())));
-                    }
-                } else {
-                    prop_assert!(plan.is_noop());
-                }
-                // Nothing registered by someone else is adopted.
-                for t in registry_after(&observed, &plan) {
-                    prop_assert!(observed.owned.contains(&t) || plan.register.contains(&t));
-                }
-                Ok(())
-            })
-            .unwrap();
+            } else {
+                prop_assert!(plan.is_noop());
+            }
+        }
+
+        #[test]
+        fn nothing_registered_by_someone_else_is_adopted(observed in observed()) {
+            let plan = diff(&observed);
+            for t in registry_after(&observed, &plan) {
+                prop_assert!(observed.owned.contains(&t) || plan.register.contains(&t));
+            }
+        }
     }
 }
