@@ -447,3 +447,50 @@ async fn a_deployment_aws_refuses_stays_owed_and_is_paid_once_it_can_be() {
     s.sweep().await;
     assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn one_unreadable_registry_record_freezes_that_api_and_the_others_converge() {
+    // GIVEN the seed exposed, then private-dogs' registry record garbled by hand
+    let s = scenario().await;
+    s.sweep().await;
+    let routes_before = s.pets.public_routes().await;
+    let base = format!("/frontdoor/registry/apis/{ACCOUNT_C}/{}", s.pets.dogs);
+    aws_sdk_ssm::Client::new(&s.pets.hub_sdk)
+        .put_parameter()
+        .name(&base)
+        .value("{not a record")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    // AND spoke B tags a new API
+    let birds = private_api(
+        &s.pets.b,
+        "birds",
+        EndpointType::Private,
+        Some(&seed_policy(&s.pets.hub.vpce_id)),
+        &[("expose", "true")],
+        &["/birds"],
+    )
+    .await;
+
+    // WHEN a sweep runs
+    let report = s.sweep().await;
+
+    // THEN it succeeds: dogs is refused, saying why, and left exactly as it was
+    let dogs = report.statuses[&format!("{ACCOUNT_C}/{}", s.pets.dogs)].to_string();
+    assert!(dogs.contains("registry record cannot be read"), "{dogs}");
+    let routes = s.pets.public_routes().await;
+    assert_eq!(
+        routes.get(&("/dogs".into(), "GET".into())),
+        routes_before.get(&("/dogs".into(), "GET".into()))
+    );
+    assert_eq!(
+        s.record_parameters(ACCOUNT_C, &s.pets.dogs).await[&base],
+        "{not a record"
+    );
+    // AND the others converged in the same run
+    assert!(routes[&("/birds".to_string(), "GET".to_string())].contains(&birds));
+    assert_eq!(report.deployments, 1);
+}

@@ -209,6 +209,10 @@ pub struct Observed {
     /// Accounts this sweep did not reach before its budget ran out, in the order it would
     /// have read them: they are out of scope, and the next sweep starts at the first.
     pub unread: Vec<AccountId>,
+    /// APIs whose registry record has a part that cannot be read, and why: frozen (nothing
+    /// of theirs is written; methods their unreadable part claimed look hand-made, so nobody
+    /// takes them) until a person fixes or deletes the parameter.
+    pub corrupt: BTreeMap<ApiRef, String>,
     /// Spoke accounts that could not be read this run (role not assumable, reads denied),
     /// and why: their APIs are left exactly as they are.
     pub unreachable: BTreeMap<AccountId, String>,

@@ -49,7 +49,11 @@ pub async fn observe_within(
     let public = resources(&app.clients.apigateway, config.public_api_id.as_str())
         .await
         .map(|all| all.into_iter().map(public_resource).collect::<Vec<_>>())?;
-    let (records, record_parameters) = records(app).await?;
+    let Registry {
+        records,
+        names: record_parameters,
+        corrupt,
+    } = records(app).await?;
     let owed = registry::load::<Option<Owed>>(
         &app.clients.ssm,
         &registry::deployment_owed_parameter(&config.ssm_prefix),
@@ -168,6 +172,7 @@ pub async fn observe_within(
         sweep_cursor,
         unread,
         unreachable,
+        corrupt,
     })
 }
 
@@ -281,11 +286,11 @@ fn public_resource(r: Resource) -> PublicResource {
     }
 }
 
-/// Every record, each the union of its parts, and the parameters each lives in.
-async fn records(
-    app: &App<RouteSyncConfig>,
-) -> Result<(BTreeMap<ApiRef, Record>, BTreeMap<ApiRef, BTreeSet<String>>)> {
+/// Every record and the parameters it lives in; a record with a part that cannot be read
+/// is set aside with the reason.
+async fn records(app: &App<RouteSyncConfig>) -> Result<Registry> {
     let prefix = &app.config.ssm_prefix;
+    let mut corrupt: BTreeMap<ApiRef, String> = BTreeMap::new();
     let mut records: BTreeMap<ApiRef, Record> = BTreeMap::new();
     let mut names: BTreeMap<ApiRef, BTreeSet<String>> = BTreeMap::new();
     let mut pages = app
@@ -305,13 +310,33 @@ async fn records(
             let Some(api) = registry::api_of_parameter(prefix, name) else {
                 continue;
             };
-            let part = registry::decode::<Record>(name, value)?;
+            // One unreadable part is that API's problem, not every tenant's: it is set
+            // aside, frozen, and said (DESIGN principle 4).
+            let part = match registry::decode::<Record>(name, value) {
+                Ok(part) => part,
+                Err(e) => {
+                    corrupt.insert(api.clone(), e.to_string());
+                    names.entry(api).or_default().insert(name.to_string());
+                    continue;
+                }
+            };
             let record = records.entry(api.clone()).or_default();
             *record = record.union(&part);
             names.entry(api).or_default().insert(name.to_string());
         }
     }
-    Ok((records, names))
+    Ok(Registry {
+        records,
+        names,
+        corrupt,
+    })
+}
+
+/// What the registry holds for route sync.
+struct Registry {
+    records: BTreeMap<ApiRef, Record>,
+    names: BTreeMap<ApiRef, BTreeSet<String>>,
+    corrupt: BTreeMap<ApiRef, String>,
 }
 
 async fn list_apis(

@@ -229,7 +229,11 @@ fn compose(
     ctx: &Context,
     held: &BTreeMap<ApiRef, String>,
 ) -> Plan {
-    let in_play = |api: &ApiRef| observed.apis.contains_key(api) && !held.contains_key(api);
+    let in_play = |api: &ApiRef| {
+        observed.apis.contains_key(api)
+            && !held.contains_key(api)
+            && !observed.corrupt.contains_key(api)
+    };
     let wanted: BTreeMap<&ApiRef, _> = desired
         .iter()
         .filter(|(api, _)| in_play(api))
@@ -251,7 +255,11 @@ fn compose(
         public_resources: tree.public_resources,
         ..Plan::default()
     };
-    for (api, (before, after)) in records.changes {
+    for (api, (before, after)) in records
+        .changes
+        .into_iter()
+        .filter(|(api, _)| !observed.corrupt.contains_key(api))
+    {
         let group = plan.apis.entry(api).or_default();
         group.record_before = before;
         group.record_after = after;
@@ -274,6 +282,17 @@ fn compose(
         group.status_parameter = published.status_parameter;
         group.parameters_put = published.put;
         group.parameters_delete = published.delete;
+    }
+    // A corrupt record's API publishes nothing (its parameters' names may be in the part
+    // that cannot be read); its status is reported and logged only.
+    for (api, why) in &observed.corrupt {
+        let group = plan.apis.entry(api.clone()).or_default();
+        *group = ApiPlan {
+            status: Some(Status::Refused(format!(
+                "its registry record cannot be read, so it is left as it is: {why}"
+            ))),
+            ..ApiPlan::default()
+        };
     }
     plan.apis.retain(|_, p| !p.is_noop() || p.status.is_some());
     // Where the next sweep starts: the first account this one did not reach, or the start.
