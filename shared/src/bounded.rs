@@ -6,24 +6,9 @@ use std::future::Future;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-/// Runs `work` on every item, at most `limit` at once, and returns the outputs in the order
-/// of `items`.
-pub async fn map<I, F, Fut>(items: I, limit: usize, work: F) -> Vec<Fut::Output>
-where
-    I: IntoIterator,
-    F: FnMut(I::Item) -> Fut,
-    Fut: Future,
-{
-    stream::iter(items)
-        .map(work)
-        .buffered(limit.max(1))
-        .collect()
-        .await
-}
-
-/// Like [`map`], but starts another item only while `go_on()` says so (the first always
-/// starts, so a run always progresses). Returns the outputs of the started items, in order,
-/// and the items never started, in order.
+/// Runs `work` on every item, at most `limit` at once, starting another only while `go_on()`
+/// says so (the first always starts, so a run always progresses). Returns the outputs of
+/// the started items, in order, and the items never started, in order.
 pub async fn map_while<T, F, Fut>(
     items: Vec<T>,
     limit: usize,
@@ -52,8 +37,8 @@ where
     (outputs, rest)
 }
 
-/// Like [`map`] for fallible work: the first error (in input order) once all in flight have
-/// finished, else every output in order.
+/// Runs fallible `work` on every item, at most `limit` at once: the first error (in input
+/// order) once all in flight have finished, else every output in order.
 pub async fn try_map<I, F, Fut, T, E>(items: I, limit: usize, work: F) -> Result<Vec<T>, E>
 where
     I: IntoIterator,
@@ -78,18 +63,24 @@ mod tests {
     async fn most_in_flight(limit: usize) -> (usize, Vec<usize>) {
         let now = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
-        let out = map(0..20usize, limit, |i| {
-            let (now, most) = (Arc::clone(&now), Arc::clone(&most));
-            async move {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(n, Ordering::SeqCst);
-                // Later items finish first: order must come from the input, not completion.
-                tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
-                now.fetch_sub(1, Ordering::SeqCst);
-                i
-            }
-        })
+        let (out, unstarted) = map_while(
+            (0..20usize).collect(),
+            limit,
+            || true,
+            |i| {
+                let (now, most) = (Arc::clone(&now), Arc::clone(&most));
+                async move {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    // Later items finish first: order must come from the input, not completion.
+                    tokio::time::sleep(Duration::from_millis(20 - i as u64)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    i
+                }
+            },
+        )
         .await;
+        assert!(unstarted.is_empty(), "{unstarted:?}");
         (most.load(Ordering::SeqCst), out)
     }
 

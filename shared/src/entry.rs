@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 use crate::clients::App;
 use crate::config::{RouteSyncConfig, TargetSyncConfig};
 use crate::error::Result;
-use crate::events::{self, TargetWake};
+use crate::events::{self, RouteBatch, TargetWake};
 use crate::ids::AccountId;
 use crate::metrics::{self, Metric, Unit};
 use crate::routes::{self, StatusKind};
@@ -107,27 +107,14 @@ pub async fn route_sync(
 ) -> Result<Outcome<routes::Report>> {
     let started = Instant::now();
     let own = account_of_function(&event.context.invoked_function_arn);
-    let lag = events::route_batch(&event.payload, &app.config.allowed_accounts, own.as_ref())
-        .oldest_event_ms
-        .map(|t| {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or_default();
-            Metric {
-                name: "EventLag",
-                value: (now - t).max(0) as f64 / 1000.0,
-                unit: Unit::Seconds,
-            }
-        });
-    let budget = sweep_budget(
-        event.context.deadline,
-        events::route_batch(&event.payload, &app.config.allowed_accounts, own.as_ref())
-            .scope
-            .sweep,
-    );
-    let outcome =
-        settle(Box::pin(route_sync_from(app, &event.payload, own.as_ref(), &budget)).await);
+    let batch = events::route_batch(&event.payload, &app.config.allowed_accounts, own.as_ref());
+    let lag = batch.oldest_event_ms.map(|t| Metric {
+        name: "EventLag",
+        value: (now_ms() as i64 - t).max(0) as f64 / 1000.0,
+        unit: Unit::Seconds,
+    });
+    let budget = sweep_budget(event.context.deadline, batch.scope.sweep);
+    let outcome = settle(Box::pin(reconcile_batch(app, &batch, &budget)).await);
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
     match &outcome {
         Ok(Outcome::Reconciled(r)) => {
@@ -161,13 +148,20 @@ pub async fn route_sync_payload(
     app: &App<RouteSyncConfig>,
     payload: &Value,
 ) -> Result<Outcome<routes::Report>> {
-    route_sync_from(
-        app,
+    let batch = events::route_batch(
         payload,
+        &app.config.allowed_accounts,
         app.own_account.as_ref(),
-        &routes::Budget::unlimited(),
-    )
-    .await
+    );
+    reconcile_batch(app, &batch, &routes::Budget::unlimited()).await
+}
+
+/// Milliseconds since the epoch, as Lambda gives deadlines and EventBridge event times.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// What apply and verify need after the last spoke read is started: the writes of a large
@@ -178,14 +172,10 @@ const SWEEP_MARGIN: Duration = Duration::from_secs(40);
 /// minus the margin; no deadline (0, outside Lambda) means no limit, and so does a run of
 /// events only (their few APIs are read whole: an event is never set aside unread).
 fn sweep_budget(deadline_ms: u64, sweep: bool) -> routes::Budget {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
     if deadline_ms == 0 || !sweep {
         return routes::Budget::unlimited();
     }
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms()));
     routes::Budget::until(Instant::now() + left.saturating_sub(SWEEP_MARGIN))
 }
 
@@ -194,13 +184,12 @@ fn account_of_function(arn: &str) -> Option<AccountId> {
     AccountId::parse(arn.split(':').nth(4)?).ok()
 }
 
-async fn route_sync_from(
+/// One reconcile of what a batch names.
+async fn reconcile_batch(
     app: &App<RouteSyncConfig>,
-    payload: &Value,
-    own: Option<&AccountId>,
+    batch: &RouteBatch,
     budget: &routes::Budget,
 ) -> Result<Outcome<routes::Report>> {
-    let batch = events::route_batch(payload, &app.config.allowed_accounts, own);
     for reason in &batch.refused {
         warn!(reason = %reason, "event refused");
     }

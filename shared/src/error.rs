@@ -169,13 +169,13 @@ where
         // AssumeRole as a dispatch failure, but STS answered, and its code decides. A role
         // that is gone or does not trust the hub (AccessDenied) fails the same way every
         // time; only STS throttling or 5xx is worth a retry.
-        SdkError::DispatchFailure(_) if assume_role_error(&err).is_some() => {
-            let (code, message, transient) = assume_role_error(&err).unwrap_or_default();
-            (code, format!("AssumeRole: {message}"), transient)
-        }
-        // No usable answer from AWS: the network, a timeout, or a garbled reply.
+        SdkError::DispatchFailure(_) => match assume_role_error(&err) {
+            Some((code, message, transient)) => (code, format!("AssumeRole: {message}"), transient),
+            // No usable answer from AWS: the network, or a connection that failed.
+            None => ("DispatchFailure".into(), chain(&err), true),
+        },
+        // No usable answer from AWS: a timeout, or a garbled reply.
         SdkError::TimeoutError(_) => ("Timeout".into(), chain(&err), true),
-        SdkError::DispatchFailure(_) => ("DispatchFailure".into(), chain(&err), true),
         SdkError::ResponseError(_) => ("ResponseError".into(), chain(&err), true),
         // The request could not be built: a bug or bad input, retrying will not help.
         _ => ("ConstructionFailure".into(), chain(&err), false),

@@ -111,7 +111,8 @@ pub async fn apply(
     }
 
     let mut applied = Applied::default();
-    // What each group needs on the public API: undoing one group never removes another's.
+    // What each group needs on the public API, and how many groups need each path: undoing
+    // one group never removes what another needs.
     let needs: BTreeMap<&ApiRef, BTreeSet<String>> = plan
         .apis
         .iter()
@@ -125,14 +126,17 @@ pub async fn apply(
             (api, paths)
         })
         .collect();
+    let mut groups_needing: BTreeMap<&String, usize> = BTreeMap::new();
+    for path in needs.values().flatten() {
+        *groups_needing.entry(path).or_default() += 1;
+    }
     let mut written: BTreeMap<&ApiRef, Vec<RouteKey>> = BTreeMap::new();
     for (api, group) in &plan.apis {
-        let others: BTreeSet<&String> = needs
-            .iter()
-            .filter(|(other, _)| *other != &api)
-            .flat_map(|(_, p)| p.iter())
-            .collect();
-        let outcome = write_group(app, group, &mut ids, &others).await?;
+        let mine = &needs[api];
+        let others_need = |path: &String| {
+            groups_needing.get(path).copied().unwrap_or_default() > usize::from(mine.contains(path))
+        };
+        let outcome = write_group(app, group, &mut ids, &others_need).await?;
         written.insert(api, outcome.integrations);
         if let Err(refusal) = outcome.result {
             warn!(%api, reason = %refusal.reason, "AWS refused this API's routes; its writes were undone");
@@ -343,13 +347,13 @@ struct GroupOutcome {
     integrations: Vec<RouteKey>,
 }
 
-/// Writes one API's group. `Err(_)`: a transient failure, the run retries. `others`: what
-/// other groups need, which an undo leaves in place.
+/// Writes one API's group. `Err(_)`: a transient failure, the run retries. `others_need`:
+/// whether another group needs a path, which an undo then leaves in place.
 async fn write_group(
     app: &App<RouteSyncConfig>,
     group: &ApiPlan,
     ids: &mut BTreeMap<String, String>,
-    others: &BTreeSet<&String>,
+    others_need: &dyn Fn(&String) -> bool,
 ) -> Result<GroupOutcome> {
     let mut made: Vec<String> = Vec::new();
     let mut methods_put: Vec<RouteKey> = Vec::new();
@@ -412,7 +416,7 @@ async fn write_group(
         } => format!("AWS refused {op}: {code}: {message}"),
         other => other.to_string(),
     };
-    made.retain(|p| !others.contains(p));
+    made.retain(|p| !others_need(p));
     undo(app, ids, &made, &methods_put).await?;
     Ok(GroupOutcome {
         result: Err(Refusal { reason }),
