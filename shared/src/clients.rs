@@ -30,32 +30,131 @@ use crate::ids::AccountId;
 /// The HTTPS client is rustls with ring (one shared connection pool for every client).
 pub fn tuned(loader: ConfigLoader) -> ConfigLoader {
     loader
-        .http_client(
-            aws_smithy_http_client::Builder::new()
-                .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                .build_https(),
-        )
-        .retry_config(
-            RetryConfig::adaptive()
-                .with_max_attempts(4)
-                .with_initial_backoff(Duration::from_millis(200)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(30))
-                .build(),
-        )
+        .http_client(https_client())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
 }
 
-/// The clients of the hub account, each counting its calls into one [`CallLog`].
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive()
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(200))
+}
+
+fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(30))
+        .build()
+}
+
+/// The `SdkConfig` of a function running in Lambda, from what Lambda puts in its
+/// environment: `AWS_REGION`, the execution role's `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL` when set (an
+/// emulator), with [`tuned`]'s client, retries and timeouts.
+///
+/// Not `aws_config::defaults`: its profile files, IMDS, ECS, web-identity and process
+/// credential chains never run in Lambda, yet they are linked into every binary that calls
+/// it (BENCHMARKS.md, "Binary size"). The CLI and the tests keep the full chain.
+pub fn lambda_sdk_config() -> Result<SdkConfig> {
+    use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+    use aws_config::identity::IdentityCache;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) else {
+        return Err(crate::Error::Config(vec![crate::error::ConfigProblem {
+            name: "AWS_REGION",
+            problem: "is not set (Lambda sets it; elsewhere, set it)".into(),
+        }]));
+    };
+    let sleep = aws_smithy_async::rt::sleep::default_async_sleep();
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .identity_cache(IdentityCache::lazy().build())
+        .time_source(aws_smithy_async::time::SharedTimeSource::default())
+        .http_client(https_client())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
+    builder.set_sleep_impl(sleep);
+    builder.set_endpoint_url(env("AWS_ENDPOINT_URL"));
+    Ok(builder.build())
+}
+
+/// One hub client of the SDK crate `$sdk`, counting its calls into `$calls`.
+macro_rules! hub_client {
+    ($sdk:ident, $config:expr, $calls:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
+}
+
+/// A function and the clients it calls. Each function builds, and so links, only its own:
+/// target-sync never builds API Gateway, SQS or STS clients (binary size, BENCHMARKS.md).
+pub trait Function: Sized {
+    /// Its configuration, read once at cold start.
+    fn from_env() -> Result<Self>;
+    /// The function's clients.
+    type Clients: std::fmt::Debug + Clone + Send + Sync;
+    /// Builds them from one `SdkConfig`.
+    fn clients(sdk: &SdkConfig) -> Self::Clients;
+}
+
+/// The region the clients talk to, from the standard chain (`AWS_REGION`).
+fn region(sdk: &SdkConfig) -> String {
+    sdk.region().map(|r| r.to_string()).unwrap_or_default()
+}
+
+/// target-sync's clients in the hub account.
 #[derive(Debug, Clone)]
-pub struct Clients {
+pub struct TargetClients {
     /// EC2: the VPC endpoint and its network interfaces.
     pub ec2: aws_sdk_ec2::Client,
     /// ELBv2: the target group.
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    /// SSM: the registry.
+    pub ssm: aws_sdk_ssm::Client,
+    /// The region every client talks to.
+    pub region: String,
+    /// Every call the clients above made.
+    pub calls: CallLog,
+}
+
+impl Function for TargetSyncConfig {
+    type Clients = TargetClients;
+
+    fn from_env() -> Result<Self> {
+        TargetSyncConfig::from_env()
+    }
+
+    fn clients(sdk: &SdkConfig) -> TargetClients {
+        let calls = CallLog::default();
+        TargetClients {
+            ec2: hub_client!(aws_sdk_ec2, sdk, calls),
+            elbv2: hub_client!(aws_sdk_elasticloadbalancingv2, sdk, calls),
+            ssm: hub_client!(aws_sdk_ssm, sdk, calls),
+            region: region(sdk),
+            calls,
+        }
+    }
+}
+
+/// route-sync's clients: the hub's, and API Gateway in each spoke.
+#[derive(Debug, Clone)]
+pub struct RouteClients {
     /// SSM: the registry and the published parameters.
     pub ssm: aws_sdk_ssm::Client,
     /// SQS: route-sync's "deploy" message on its own queue.
@@ -70,31 +169,18 @@ pub struct Clients {
     pub calls: CallLog,
 }
 
-impl Clients {
-    /// Builds every client from one `SdkConfig`.
-    pub fn new(sdk: &SdkConfig) -> Self {
+impl Function for RouteSyncConfig {
+    type Clients = RouteClients;
+
+    fn from_env() -> Result<Self> {
+        RouteSyncConfig::from_env()
+    }
+
+    fn clients(sdk: &SdkConfig) -> RouteClients {
         let calls = CallLog::default();
-        Self {
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-                aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            ssm: aws_sdk_ssm::Client::from_conf(
-                aws_sdk_ssm::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(sdk)
-                    .interceptor(calls.clone())
-                    .build(),
-            ),
+        RouteClients {
+            ssm: hub_client!(aws_sdk_ssm, sdk, calls),
+            sqs: hub_client!(aws_sdk_sqs, sdk, calls),
             apigateway: aws_sdk_apigateway::Client::from_conf(
                 aws_sdk_apigateway::config::Builder::from(sdk)
                     .interceptor(calls.clone())
@@ -106,7 +192,7 @@ impl Clients {
                 calls: calls.clone(),
                 cache: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
             },
-            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            region: region(sdk),
             calls,
         }
     }
@@ -170,11 +256,10 @@ impl Spokes {
         if let Some(client) = cache.get(&role_arn) {
             return client.clone();
         }
-        let provider = aws_config::sts::AssumeRoleProvider::builder(&role_arn)
-            .session_name("frontdoor-route-sync")
-            .configure(&self.sdk)
-            .build()
-            .await;
+        let provider = AssumeRole {
+            sts: aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&self.sdk).build()),
+            role_arn: role_arn.clone(),
+        };
         let client = aws_sdk_apigateway::Client::from_conf(
             aws_sdk_apigateway::config::Builder::from(&self.sdk)
                 .credentials_provider(provider)
@@ -186,24 +271,68 @@ impl Spokes {
     }
 }
 
+/// Credentials of a spoke's role, from STS AssumeRole with the function's own. The client's
+/// identity cache keeps them until shortly before they expire.
+///
+/// Not `aws_config::sts::AssumeRoleProvider`: its builder falls back to `aws_config`'s
+/// default chains, which then link into route-sync (BENCHMARKS.md, "Binary size"). The
+/// failure is the SDK's AssumeRole error as the provider error's source, as there, so
+/// `error.rs` classifies it the same way.
+#[derive(Debug)]
+struct AssumeRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+}
+
+impl aws_credential_types::provider::ProvideCredentials for AssumeRole {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        use aws_credential_types::provider::error::CredentialsError;
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            let out = self
+                .sts
+                .assume_role()
+                .role_arn(&self.role_arn)
+                .role_session_name("frontdoor-route-sync")
+                .send()
+                .await
+                .map_err(CredentialsError::provider_error)?;
+            let c = out
+                .credentials()
+                .ok_or_else(|| CredentialsError::unhandled("AssumeRole returned no credentials"))?;
+            let expiry = std::time::SystemTime::try_from(*c.expiration())
+                .map_err(CredentialsError::unhandled)?;
+            Ok(aws_credential_types::Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_string()),
+                Some(expiry),
+                "frontdoor-assume-role",
+            ))
+        })
+    }
+}
+
 /// Config and clients: what a function builds once and borrows on every invocation.
 #[derive(Debug, Clone)]
-pub struct App<C> {
+pub struct App<C: Function> {
     /// The function's configuration.
     pub config: C,
-    /// The hub's clients.
-    pub clients: Clients,
+    /// The function's clients.
+    pub clients: C::Clients,
     /// The hub account the function runs in, when known without an invocation (tests, the
     /// CLI); a Lambda invocation names it in its function ARN.
     pub own_account: Option<AccountId>,
 }
 
-impl<C> App<C> {
+impl<C: Function> App<C> {
     /// Wraps a config and clients built elsewhere (tests, the CLI).
     pub fn new(config: C, sdk: &SdkConfig) -> Self {
         Self {
             config,
-            clients: Clients::new(sdk),
+            clients: C::clients(sdk),
             own_account: None,
         }
     }
@@ -217,25 +346,12 @@ impl<C> App<C> {
     }
 }
 
-impl App<RouteSyncConfig> {
-    /// Cold start for `route-sync`.
-    pub async fn route_sync_from_env() -> Result<Self> {
-        let config = RouteSyncConfig::from_env().inspect_err(log_cold_start_failure)?;
-        let sdk = tuned(aws_config::defaults(BehaviorVersion::latest()))
-            .load()
-            .await;
-        Ok(Self::new(config, &sdk))
-    }
-}
-
-impl App<TargetSyncConfig> {
-    /// Cold start for `target-sync`: config first (fails fast, naming every bad variable),
-    /// then the standard AWS chain.
-    pub async fn target_sync_from_env() -> Result<Self> {
-        let config = TargetSyncConfig::from_env().inspect_err(log_cold_start_failure)?;
-        let sdk = tuned(aws_config::defaults(BehaviorVersion::latest()))
-            .load()
-            .await;
+impl<C: Function> App<C> {
+    /// Cold start: the config first (fails fast, naming every bad variable), then the SDK's
+    /// from Lambda's environment ([`lambda_sdk_config`]).
+    pub async fn from_env() -> Result<Self> {
+        let config = C::from_env().inspect_err(log_cold_start_failure)?;
+        let sdk = lambda_sdk_config().inspect_err(log_cold_start_failure)?;
         Ok(Self::new(config, &sdk))
     }
 }

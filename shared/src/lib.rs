@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn cold_start() -> Result<(), shared::Error> {
-//! let app = shared::App::target_sync_from_env().await?;
+//! let app = shared::App::<shared::TargetSyncConfig>::from_env().await?;
 //! let report = shared::targets::reconcile(&app, &shared::targets::Trigger::Sweep).await?;
 //! # Ok(()) }
 //! ```
@@ -28,6 +28,6 @@ pub mod routes;
 pub mod targets;
 pub mod urls;
 
-pub use clients::{App, Clients};
+pub use clients::{App, Function, RouteClients, TargetClients};
 pub use config::{RouteSyncConfig, TargetSyncConfig};
 pub use error::{Error, Result};

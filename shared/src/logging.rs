@@ -6,29 +6,35 @@
 
 use std::str::FromStr;
 
-use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// Installs the subscriber once, at cold start: the level from `AWS_LAMBDA_LOG_LEVEL` (set by
-/// Lambda from the function's logging config) or `RUST_LOG`, INFO by default.
+/// Lambda from the function's logging config), else `RUST_LOG` (a level, or `target=level`
+/// directives), INFO by default.
+///
+/// A `Targets` filter, not `EnvFilter`: the same directives without span and field
+/// matching, which frontdoor never uses and whose regex engine is a large part of a binary.
 pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
-        .and_then(|l| LevelFilter::from_str(&l).ok())
-        .unwrap_or(LevelFilter::INFO);
+        .and_then(|l| LevelFilter::from_str(&l).ok());
+    let filter = match (lambda_level, std::env::var("RUST_LOG").ok()) {
+        (Some(level), _) => Targets::new().with_default(level),
+        (None, Some(directives)) => Targets::from_str(&directives)
+            .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO)),
+        (None, None) => Targets::new().with_default(LevelFilter::INFO),
+    };
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let collector = tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
-        .with_env_filter(
-            EnvFilter::builder()
-                .with_default_directive(level.into())
-                .from_env_lossy(),
-        )
         .with_writer(std::io::stdout);
     // Ignore "already set": a test or an embedding program may have installed one.
+    let subscriber = tracing_subscriber::registry().with(filter);
     let _ = if json {
-        collector.json().try_init()
+        subscriber.with(fmt.json()).try_init()
     } else {
-        collector.try_init()
+        subscriber.with(fmt).try_init()
     };
 }

@@ -7,6 +7,6 @@ use lambda_runtime::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let app = shared::App::route_sync_from_env().await?;
+    let app = shared::App::<shared::RouteSyncConfig>::from_env().await?;
     run(service_fn(|event| shared::entry::route_sync(&app, event))).await
 }

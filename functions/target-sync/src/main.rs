@@ -6,6 +6,6 @@ use lambda_runtime::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::logging::init();
-    let app = shared::App::target_sync_from_env().await?;
+    let app = shared::App::<shared::TargetSyncConfig>::from_env().await?;
     run(service_fn(|event| shared::entry::target_sync(&app, event))).await
 }
