@@ -17,6 +17,35 @@ fn full() -> bool {
     std::env::var_os("FRONTDOOR_FULL").is_some()
 }
 
+/// How many runs of one suite go at once (`FRONTDOOR_PARALLEL`, default 10 full and 4
+/// bounded). Each run has its own emulator, proxy and clients, so they share nothing; most of
+/// a fault run is the SDK's adaptive retry waiting out injected throttling (the production
+/// retry configuration, kept), which overlaps well even on 2 cores.
+fn parallel() -> usize {
+    std::env::var("FRONTDOOR_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(if full() { 10 } else { 4 })
+}
+
+/// Runs `run(i)` for each item, at most [`parallel`] at once, outputs in item order. They
+/// share this task: their time is spent waiting on their emulators and on retry backoff, and
+/// a run that panics fails the test with its own message.
+async fn each_in_parallel<I, T, F, Fut>(items: I, run: F) -> Vec<T>
+where
+    I: IntoIterator,
+    F: Fn(I::Item) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    use futures::stream::{self, StreamExt};
+    stream::iter(items)
+        .map(run)
+        .buffered(parallel())
+        .collect()
+        .await
+}
+
 /// A target someone registered by hand; it must survive everything.
 const FOREIGN: &str = "10.0.9.9";
 
@@ -43,7 +72,8 @@ struct World {
 }
 
 async fn world() -> World {
-    let emulator = Emulator::start();
+    // Starting the server blocks until it answers: off the runtime's two workers.
+    let emulator = tokio::task::spawn_blocking(Emulator::start).await.unwrap();
     let pets = seed(&emulator).await;
     aws_sdk_elasticloadbalancingv2::Client::new(&pets.hub_sdk)
         .register_targets()
@@ -195,43 +225,67 @@ fn empty_group_events(log: &[Exchange], initial: &BTreeSet<String>) -> usize {
     empties
 }
 
+/// What one seeded fault run saw.
+#[derive(Debug, Default)]
+struct FaultRun {
+    requests: usize,
+    faults: usize,
+    retried: bool,
+    needed_sweep: bool,
+    empties: usize,
+}
+
+/// One seeded run: the seed scenario, a hand-registered target, 30% faults on both handlers
+/// with Lambda's retries, then one fault-free sweep; asserts the end state.
+async fn fault_run(seed: u64) -> FaultRun {
+    // GIVEN the seed scenario, a hand-registered target, and 30% faults
+    let w = world().await;
+    let proxy = FaultProxy::start(&w.emulator.endpoint_url(), seed, 0.3);
+    let (targets, routes) = w.apps_at(&proxy.endpoint_url()).await;
+    let vpce = w.pets.hub.vpce_id.clone();
+    let modify = event("ec2-modify-vpc-endpoint.json", &vpce);
+    let sweep = event("schedule.json", "");
+    // WHEN the events arrive with Lambda's retries
+    let t_fail = with_lambda_retries(|| target_sync_payload(&targets, &modify)).await;
+    let r_fail = with_lambda_retries(|| route_sync_payload(&routes, &sweep)).await;
+    // AND then one sweep (faults over)
+    proxy.set_rate(0.0);
+    target_sync_payload(&targets, &event("schedule.json", &vpce))
+        .await
+        .unwrap();
+    route_sync_payload(&routes, &event("schedule.json", ""))
+        .await
+        .unwrap();
+    // THEN the end state is the fault-free one, and nothing foreign moved
+    w.assert_converged(&format!("seed {seed}")).await;
+    w.assert_registry_covers(&format!("seed {seed}")).await;
+    let log = proxy.log();
+    FaultRun {
+        requests: log.len(),
+        faults: log.iter().filter(|x| x.fault.is_some()).count(),
+        retried: t_fail > 0 || r_fail > 0,
+        needed_sweep: t_fail == 3 || r_fail == 3,
+        empties: empty_group_events(&log, &[FOREIGN.to_string()].into()),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_faults_at_30_percent_lose_nothing_and_touch_nothing_foreign() {
     let runs: u64 = if full() { 100 } else { 8 };
-    let (mut faults, mut requests, mut retried, mut needed_sweep, mut empties) = (0, 0, 0, 0, 0);
-    for seed in 0..runs {
-        // GIVEN the seed scenario, a hand-registered target, and 30% faults
-        let w = world().await;
-        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), seed, 0.3);
-        let (targets, routes) = w.apps_at(&proxy.endpoint_url()).await;
-        let vpce = w.pets.hub.vpce_id.clone();
-        let modify = event("ec2-modify-vpc-endpoint.json", &vpce);
-        let sweep = event("schedule.json", "");
-        // WHEN the events arrive with Lambda's retries
-        let t_fail = with_lambda_retries(|| target_sync_payload(&targets, &modify)).await;
-        let r_fail = with_lambda_retries(|| route_sync_payload(&routes, &sweep)).await;
-        retried += usize::from(t_fail > 0 || r_fail > 0);
-        needed_sweep += usize::from(t_fail == 3 || r_fail == 3);
-        // AND then one sweep (faults over)
-        proxy.set_rate(0.0);
-        target_sync_payload(&targets, &event("schedule.json", &vpce))
-            .await
-            .unwrap();
-        route_sync_payload(&routes, &event("schedule.json", ""))
-            .await
-            .unwrap();
-        // THEN the end state is the fault-free one, and nothing foreign moved
-        w.assert_converged(&format!("seed {seed}")).await;
-        w.assert_registry_covers(&format!("seed {seed}")).await;
-        let log = proxy.log();
-        requests += log.len();
-        faults += log.iter().filter(|x| x.fault.is_some()).count();
-        empties += empty_group_events(&log, &[FOREIGN.to_string()].into());
-    }
+    let started = std::time::Instant::now();
+    let all = each_in_parallel(0..runs, fault_run).await;
+    let sum = |f: fn(&FaultRun) -> usize| all.iter().map(f).sum::<usize>();
+    let empties = sum(|r| r.empties);
     assert_eq!(empties, 0, "the target group went empty");
     println!(
-        "faults: {runs} runs, {requests} requests, {faults} faults injected, {retried} runs needed a Lambda retry, \
-         {needed_sweep} needed the sweep, {runs}/{runs} converged, 0 foreign touched, 0 lost, {empties} empty-group moments"
+        "faults: {runs} runs ({} at once, {:.0} s), {} requests, {} faults injected, {} runs needed a Lambda retry, \
+         {} needed the sweep, {runs}/{runs} converged, 0 foreign touched, 0 lost, {empties} empty-group moments",
+        parallel(),
+        started.elapsed().as_secs_f64(),
+        sum(|r| r.requests),
+        sum(|r| r.faults),
+        sum(|r| usize::from(r.retried)),
+        sum(|r| usize::from(r.needed_sweep)),
     );
 }
 
@@ -330,7 +384,7 @@ async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
     } else {
         (0..n).step_by(3).collect()
     };
-    for &k in &ks {
+    each_in_parallel(ks.clone(), move |k| async move {
         // GIVEN a run that dies after k writes
         let w = world().await;
         let proxy = FaultProxy::start(&w.emulator.endpoint_url(), k as u64, 0.0);
@@ -360,7 +414,8 @@ async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
             0,
             "k={k}"
         );
-    }
+    })
+    .await;
     println!("crash: route sync of {n} writes cut after k in {ks:?}: all converged, registry never behind");
 }
 
@@ -386,7 +441,7 @@ async fn with_many_routes(w: &World) -> String {
     api
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
     // The fault-free first sweep of the seed plus a 200-route API: its record is split over
     // several parameters, widened before and narrowed after (tests/README.md).
@@ -409,7 +464,7 @@ async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
             .filter(|k| *k < n)
             .collect()
     };
-    for &k in &ks {
+    each_in_parallel(ks.clone(), move |k| async move {
         // GIVEN a run that dies after k writes
         let w = world().await;
         let api = with_many_routes(&w).await;
@@ -439,6 +494,7 @@ async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
             0,
             "k={k}"
         );
-    }
+    })
+    .await;
     println!("crash: a 200-route API's sweep of {n} writes cut after k in {ks:?}: all converged, registry never behind");
 }
