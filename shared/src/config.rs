@@ -3,6 +3,7 @@
 //! in one deploy rather than one per failed start.
 
 use crate::error::{ConfigProblem, Error, Result};
+use crate::governance::{self, Policy};
 use std::collections::BTreeSet;
 
 use crate::ids::{
@@ -80,6 +81,10 @@ pub struct RouteSyncConfig {
     pub spoke_concurrency: usize,
     /// Calls in flight at once to one spoke account.
     pub account_concurrency: usize,
+    /// What every route frontdoor makes carries, and the bounds of the tags.
+    pub governance: Policy,
+    /// The load balancer a VPC link V2 sends to; `None`: the VPC link is V1 (legacy).
+    pub integration_target: Option<String>,
 }
 
 impl RouteSyncConfig {
@@ -109,6 +114,9 @@ impl RouteSyncConfig {
             vars.with_default(ACCOUNT_CONCURRENCY, DEFAULT_ACCOUNT_CONCURRENCY, |s| {
                 parse_bound(s, 10)
             });
+        let governance = policy(&mut vars);
+        let integration_target =
+            vars.optional(governance::INTEGRATION_TARGET_ARN, parse_load_balancer_arn);
         vars.finish()?;
         match (
             vpc_endpoint_id,
@@ -121,6 +129,7 @@ impl RouteSyncConfig {
             resource_quota,
             spoke_concurrency,
             account_concurrency,
+            governance,
         ) {
             (
                 Some(vpc_endpoint_id),
@@ -133,6 +142,7 @@ impl RouteSyncConfig {
                 Some(resource_quota),
                 Some(spoke_concurrency),
                 Some(account_concurrency),
+                Some(governance),
             ) => Ok(Self {
                 vpc_endpoint_id,
                 public_api_id,
@@ -145,9 +155,101 @@ impl RouteSyncConfig {
                 route_queue_url,
                 spoke_concurrency,
                 account_concurrency,
+                governance,
+                integration_target,
             }),
             _ => Err(Error::Config(Vec::new())),
         }
+    }
+}
+
+/// The hub's route policy (`governance` module); `None` when a variable is bad (named).
+fn policy<F: Fn(&str) -> Option<String>>(vars: &mut Vars<F>) -> Option<Policy> {
+    use crate::governance::*;
+    let authorizer_id = vars.optional(AUTHORIZER_ID, parse_authorizer_id);
+    let scopes = vars
+        .optional(AUTHORIZATION_SCOPES, |s| {
+            let scopes: BTreeSet<String> = s.split_whitespace().map(str::to_string).collect();
+            match scopes.iter().find(|s| s.len() > 256 || s.contains(',')) {
+                Some(bad) => Err(format!("{bad:?} is not an OAuth scope")),
+                None => Ok(scopes),
+            }
+        })
+        .unwrap_or_default();
+    let api_key_required = vars.with_default(API_KEY_REQUIRED, "false", |s| match s {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{s:?} is not true or false")),
+    });
+    let rate = vars.optional(THROTTLE_RATE, parse_requests);
+    let burst = vars.optional(THROTTLE_BURST, parse_requests);
+    let max_rate = vars.with_default(THROTTLE_MAX_RATE, &ACCOUNT_RATE.to_string(), parse_requests);
+    let max_burst =
+        vars.with_default(THROTTLE_MAX_BURST, &ACCOUNT_BURST.to_string(), parse_requests);
+    let public_accounts = vars
+        .optional(PUBLIC_ROUTE_ACCOUNTS, parse_accounts)
+        .unwrap_or_default();
+    let throttle = match (rate, burst) {
+        (Some(rate), Some(burst)) => Some(Throttle { rate, burst }),
+        (Some(_), None) => {
+            return vars.problem(THROTTLE_BURST, format!("is needed with {THROTTLE_RATE}"))
+        }
+        (None, Some(_)) => {
+            return vars.problem(THROTTLE_RATE, format!("is needed with {THROTTLE_BURST}"))
+        }
+        (None, None) => None,
+    };
+    let max = Throttle {
+        rate: max_rate?,
+        burst: max_burst?,
+    };
+    if let Some(t) = throttle.filter(|t| t.rate > max.rate || t.burst > max.burst) {
+        return vars.problem(
+            THROTTLE_RATE,
+            format!("the default throttle ({t}) is above the maximum ({max})"),
+        );
+    }
+    Some(Policy {
+        authorizer_id,
+        scopes,
+        api_key_required: api_key_required?,
+        throttle,
+        max,
+        public_accounts,
+    })
+}
+
+/// Requests (per second, or a burst): a whole number up to 1,000,000.
+fn parse_requests(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if n <= 1_000_000 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number from 0 to 1000000")),
+    }
+}
+
+/// An API Gateway authorizer id: lowercase letters and digits.
+fn parse_authorizer_id(s: &str) -> Result<String, String> {
+    parse_vpc_link_id(s).map_err(|_| format!("{s:?} is not an authorizer id"))
+}
+
+/// A Network or Application Load Balancer's ARN, the `integrationTarget` of a VPC link V2.
+fn parse_load_balancer_arn(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = matches!(parts.as_slice(), ["arn", partition, "elasticloadbalancing", region, account, resource]
+        if !partition.is_empty()
+            && !region.is_empty()
+            && AccountId::parse(account).is_ok()
+            && (resource.starts_with("loadbalancer/net/") || resource.starts_with("loadbalancer/app/"))
+            && resource.split('/').count() == 4
+            && s.len() <= 2048
+            && !s.contains(char::is_whitespace));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{:?} is not a load balancer ARN (arn:aws:elasticloadbalancing:{{region}}:{{account}}:loadbalancer/net/{{name}}/{{id}})",
+            s.chars().take(80).collect::<String>()
+        ))
     }
 }
 

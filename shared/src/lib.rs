@@ -19,6 +19,7 @@ pub mod config;
 pub mod entry;
 pub mod error;
 pub mod events;
+pub mod governance;
 pub mod ids;
 pub mod logging;
 pub mod metrics;

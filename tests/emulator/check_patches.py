@@ -465,6 +465,108 @@ def check_patch_13_endpoint_fields(c):
     eq(gw.get_rest_api(restApiId=api)["disableExecuteApiEndpoint"], True, "back to true")
 
 
+def check_patch_14_update_method(c):
+    gw = c.client("apigateway")
+    api, root = new_api(gw, name="governed")
+    authorizer = gw.create_authorizer(
+        restApiId=api, name="tokens", type="TOKEN", authorizerUri="arn:aws:lambda:x", identitySource="method.request.header.Authorization"
+    )["id"]
+    bad = "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer."
+    expect_error(
+        lambda: gw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="CUSTOM"),
+        400, "BadRequestException", bad,
+    )
+    expect_error(
+        lambda: gw.put_method(
+            restApiId=api, resourceId=root, httpMethod="GET", authorizationType="CUSTOM", authorizerId="nope1"
+        ),
+        400, "BadRequestException", bad,
+    )
+    method(gw, api, root, "GET")
+    got = gw.update_method(
+        restApiId=api, resourceId=root, httpMethod="GET",
+        patchOperations=[
+            {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+            {"op": "replace", "path": "/authorizerId", "value": authorizer},
+            {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+        ],
+    )
+    eq((got["authorizationType"], got["authorizerId"], got["apiKeyRequired"]), ("CUSTOM", authorizer, True), "updated")
+    embedded = gw.get_resources(restApiId=api, embed=["methods"])["items"][0]["resourceMethods"]["GET"]
+    eq(embedded["authorizationType"], "CUSTOM", "GetResources shows it")
+    gw.update_method(
+        restApiId=api, resourceId=root, httpMethod="GET",
+        patchOperations=[{"op": "add", "path": "/authorizationScopes", "value": "pets/read"}],
+    )
+    eq(gw.get_method(restApiId=api, resourceId=root, httpMethod="GET")["authorizationScopes"], ["pets/read"], "scope added")
+    gw.update_method(
+        restApiId=api, resourceId=root, httpMethod="GET",
+        patchOperations=[{"op": "remove", "path": "/authorizationScopes", "value": "pets/read"}],
+    )
+    eq("authorizationScopes" in gw.get_method(restApiId=api, resourceId=root, httpMethod="GET"), False, "scope removed")
+    expect_error(
+        lambda: gw.update_method(
+            restApiId=api, resourceId=root, httpMethod="GET",
+            patchOperations=[{"op": "replace", "path": "/authorizerId", "value": "nope1"}],
+        ),
+        400, "BadRequestException", bad,
+    )
+
+
+def check_patch_15_integration_target(c):
+    gw = c.client("apigateway")
+    api, root = new_api(gw, name="v2")
+    target = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/fd/0123456789abcdef"
+    gw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    put = gw.put_integration(
+        restApiId=api, resourceId=root, httpMethod="GET", type="HTTP_PROXY", integrationHttpMethod="GET",
+        uri="https://example.com/", connectionType="VPC_LINK", connectionId="v2link1", integrationTarget=target,
+    )
+    eq(put.get("integrationTarget"), target, "PutIntegration answer")
+    got = gw.get_integration(restApiId=api, resourceId=root, httpMethod="GET")
+    eq((got.get("integrationTarget"), got.get("connectionId")), (target, "v2link1"), "GetIntegration")
+    embedded = gw.get_resources(restApiId=api, embed=["methods"])["items"][0]["resourceMethods"]["GET"]
+    eq(embedded["methodIntegration"].get("integrationTarget"), target, "GetResources")
+
+
+def check_patch_16_remove_method_setting(c):
+    gw = c.client("apigateway")
+    api, root = new_api(gw, name="stage")
+    method(gw, api, root, "GET")
+    gw.create_deployment(restApiId=api, stageName="prd")
+    gw.update_stage(
+        restApiId=api, stageName="prd",
+        patchOperations=[
+            {"op": "replace", "path": "/~1cats/GET/throttling/rateLimit", "value": "100"},
+            {"op": "replace", "path": "/~1cats/GET/throttling/burstLimit", "value": "50"},
+        ],
+    )
+    got = gw.get_stage(restApiId=api, stageName="prd")["methodSettings"]["~1cats/GET"]
+    eq((got["throttlingRateLimit"], got["throttlingBurstLimit"]), (100.0, 50), "set")
+    gw.update_stage(restApiId=api, stageName="prd", patchOperations=[{"op": "remove", "path": "/~1cats/GET"}])
+    eq(gw.get_stage(restApiId=api, stageName="prd").get("methodSettings", {}), {}, "removed")
+    expect_error(
+        lambda: gw.update_stage(restApiId=api, stageName="prd", patchOperations=[{"op": "remove", "path": "/~1cats/GET"}]),
+        400, "BadRequestException",
+        "Cannot remove method setting ~1cats/GET because there is no method setting for this method",
+    )
+
+
+def check_patch_17_deployment_keeps_stage(c):
+    gw = c.client("apigateway")
+    api, root = new_api(gw, name="redeploy")
+    method(gw, api, root, "GET")
+    first = gw.create_deployment(restApiId=api, stageName="prd")["id"]
+    gw.update_stage(
+        restApiId=api, stageName="prd",
+        patchOperations=[{"op": "replace", "path": "/~1cats/GET/throttling/rateLimit", "value": "7"}],
+    )
+    second = gw.create_deployment(restApiId=api, stageName="prd")["id"]
+    stage = gw.get_stage(restApiId=api, stageName="prd")
+    eq(stage["deploymentId"] != first and stage["deploymentId"] == second, True, "moved to the new deployment")
+    eq(stage["methodSettings"]["~1cats/GET"]["throttlingRateLimit"], 7.0, "settings kept")
+
+
 def check_spoke_account(c):
     """The API Gateway patches hold in an assumed account too."""
     gw = c.client("apigateway", c.assume(SPOKE))

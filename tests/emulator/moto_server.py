@@ -29,7 +29,7 @@ from moto.apigateway.exceptions import (  # noqa: E402
     BadRequestException,
     ConflictException,
 )
-from moto.apigateway.models import APIGatewayBackend, Integration, RestAPI  # noqa: E402
+from moto.apigateway.models import APIGatewayBackend, Integration, RestAPI, Stage  # noqa: E402
 from moto.apigateway.responses import APIGatewayResponse  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
@@ -418,6 +418,150 @@ def _apply_patch_operations_endpoint(self, patch_operations):
 
 
 RestAPI.apply_patch_operations = _apply_patch_operations_endpoint
+
+# Patch 14: UpdateMethod (PATCH .../resources/{id}/methods/{verb}), which moto does not
+# implement (it answered "not yet implemented"): `replace` on /authorizationType,
+# /authorizerId and /apiKeyRequired ("true"/"false"), `add` / `remove` of one scope on
+# /authorizationScopes (the paths the AWS CLI and the Terraform provider send; AWS's
+# UpdateMethod reference lists them as patchable). PutMethod and UpdateMethod that leave a
+# method CUSTOM or COGNITO_USER_POOLS without an authorizer of that API answer 400
+# BadRequestException "Invalid authorizer ID specified. Setting the authorization type to
+# CUSTOM or COGNITO_USER_POOLS requires a valid authorizer." (verbatim from CloudFormation in
+# aws/aws-cdk#5574); moto accepted any id.
+_INVALID_AUTHORIZER = (
+    "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+    "COGNITO_USER_POOLS requires a valid authorizer."
+)
+
+
+def _check_authorizer(backend, api_id, authorization_type, authorizer_id):
+    if authorization_type in ("CUSTOM", "COGNITO_USER_POOLS"):
+        if not authorizer_id or authorizer_id not in backend.get_rest_api(api_id).authorizers:
+            raise BadRequestException(_INVALID_AUTHORIZER)
+
+
+_put_method_checked = APIGatewayResponse.put_method
+
+
+def _put_method_with_valid_authorizer(self):
+    parts = self.path.split("/")
+    _check_authorizer(
+        self.backend, parts[2], self._get_param("authorizationType"), self._get_param("authorizerId")
+    )
+    return _put_method_checked(self)
+
+
+def _update_method(self):
+    parts = self.path.split("/")
+    method = self.backend.get_method(parts[2], parts[4], parts[6])
+    kind, authorizer = method.authorization_type, method.authorizer_id
+    scopes = list(method.authorization_scopes or [])
+    key_required = method.api_key_required
+    for op in self._get_param("patchOperations") or []:
+        path, value, verb = op.get("path"), op.get("value"), op.get("op")
+        if verb == "replace" and path == "/authorizationType":
+            kind = value
+        elif verb == "replace" and path == "/authorizerId":
+            authorizer = value
+        elif verb == "replace" and path == "/apiKeyRequired":
+            key_required = str(value).lower() == "true"
+        elif verb == "add" and path == "/authorizationScopes":
+            if value not in scopes:
+                scopes.append(value)
+        elif verb == "remove" and path == "/authorizationScopes":
+            scopes = [s for s in scopes if s != value]
+        else:
+            raise BadRequestException(f"Invalid patch path {path}")
+    _check_authorizer(self.backend, parts[2], kind, authorizer)
+    method.authorization_type, method.authorizer_id = kind, authorizer
+    method.authorization_scopes = scopes or None
+    method.api_key_required = key_required
+    return 200, {"status": 200}, json.dumps(method.to_json())
+
+
+APIGatewayResponse.put_method = _put_method_with_valid_authorizer
+APIGatewayResponse.update_method = _update_method
+
+# Patch 15: PutIntegration keeps `integrationTarget` (the load balancer of a VPC link V2) and
+# GetIntegration / GetResources return it, as AWS ("Integration" in the API Gateway REST API
+# reference; "Set up a private integration" for VPC links V2). moto 5.2.5 drops it.
+_put_integration_15 = APIGatewayResponse.put_integration
+
+
+def _put_integration_keeps_target(self):
+    parts = self.path.split("/")
+    target = self._get_param("integrationTarget")
+    result = _put_integration_15(self)
+    integration = self.backend.get_integration(parts[2], parts[4], parts[6])
+    integration.integration_target = target
+    if isinstance(result, str):
+        return json.dumps(integration.to_json())
+    return result[0], result[1], json.dumps(integration.to_json())
+
+
+_integration_to_json_15 = Integration.to_json
+
+
+def _integration_json_with_target(self):
+    out = _integration_to_json_15(self)
+    target = getattr(self, "integration_target", None)
+    if target:
+        out["integrationTarget"] = target
+    return out
+
+
+APIGatewayResponse.put_integration = _put_integration_keeps_target
+Integration.to_json = _integration_json_with_target
+
+# Patch 16: UpdateStage `remove` on /{resource-path}/{verb} (a methodSettings key, `/` in the
+# path as ~1) deletes that method's settings, as AWS; when the stage has none for it, 400
+# BadRequestException "Cannot remove method setting {key} because there is no method setting
+# for this method" (AWS's text, with */* for the key, in hashicorp/terraform-provider-aws
+# issues). moto 5.2.5 ignored every `remove` but /accessLogSettings.
+_stage_apply_operations = Stage.apply_operations
+
+
+def _stage_remove_method_settings(self, patch_operations):
+    rest = []
+    for op in patch_operations:
+        path = op.get("path") or ""
+        parts = path.split("/")
+        if op.get("op") == "remove" and len(parts) == 3 and parts[0] == "" and parts[2]:
+            key = f"{parts[1]}/{parts[2]}"
+            if key not in self.method_settings:
+                raise BadRequestException(
+                    f"Cannot remove method setting {key} because there is no method setting "
+                    "for this method"
+                )
+            del self.method_settings[key]
+        else:
+            rest.append(op)
+    return _stage_apply_operations(self, rest)
+
+
+Stage.apply_operations = _stage_remove_method_settings
+
+# Patch 17: CreateDeployment with the name of an existing stage points that stage at the new
+# deployment and keeps its settings (method settings, variables, access logs, tags): AWS's
+# Developer Guide, "Create a deployment for a REST API": the console deploys "by creating a
+# deployment and associating it with a new or existing stage", and "You can reuse the same
+# stage as many times as desired". moto 5.2.5 replaced the stage with a fresh one, losing
+# every setting (so each deployment silently dropped the per-method throttles).
+_restapi_create_deployment = RestAPI.create_deployment
+
+
+def _create_deployment_keeps_stage(self, name, description, stage_variables=None):
+    existing = self.stages.get(name) if name else None
+    deployment = _restapi_create_deployment(self, name, description, stage_variables)
+    if existing is not None:
+        existing.deployment_id = deployment.id
+        if stage_variables:
+            existing.variables.update(stage_variables)
+        self.stages[name] = existing
+    return deployment
+
+
+RestAPI.create_deployment = _create_deployment_keeps_stage
 
 # Control endpoint: POST /_frontdoor/settings with a JSON object changes this server's
 # settings (keys not given stay; unknown keys or bad values: 400 and nothing changes) and

@@ -230,12 +230,20 @@ pub async fn seed(emulator: &Emulator) -> Pets {
 impl Pets {
     /// `route-sync`'s app for the hub.
     pub fn app(&self) -> App<RouteSyncConfig> {
+        self.app_with(&[])
+    }
+
+    /// route-sync's app with more variables (`(name, value)`), e.g. the governance ones.
+    pub fn app_with(&self, more: &[(&str, &str)]) -> App<RouteSyncConfig> {
         let config = RouteSyncConfig::from_lookup(|name| match name {
             "FRONTDOOR_VPC_ENDPOINT_ID" => Some(self.hub.vpce_id.clone()),
             "FRONTDOOR_PUBLIC_API_ID" => Some(self.public_api_id.clone()),
             "FRONTDOOR_VPC_LINK_ID" => Some(self.vpc_link_id.clone()),
             "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(format!("{ACCOUNT_B},{ACCOUNT_C}")),
-            _ => None,
+            other => more
+                .iter()
+                .find(|(n, _)| *n == other)
+                .map(|(_, v)| v.to_string()),
         })
         .expect("route-sync config");
         App::new(config, &self.hub_sdk).in_account(hub_account())

@@ -10,6 +10,7 @@ use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::ids::ApiRef;
 use crate::ids::{ApiId, SsmPrefix, VpceId};
+use crate::governance::{self, Governed, MethodAuth, Policy};
 use crate::{policy, urls};
 
 /// The opt-in tag.
@@ -40,6 +41,10 @@ pub struct Context {
     pub ssm_prefix: SsmPrefix,
     /// Resources the public API may hold (API Gateway's per-API quota, 300 by default).
     pub resource_quota: usize,
+    /// The hub's route policy.
+    pub policy: Policy,
+    /// The load balancer a VPC link V2 sends to.
+    pub integration_target: Option<String>,
 }
 
 impl Context {
@@ -54,6 +59,8 @@ impl Context {
             public_stage: c.public_stage.clone(),
             ssm_prefix: c.ssm_prefix.clone(),
             resource_quota: c.resource_quota,
+            policy: c.governance.clone(),
+            integration_target: c.integration_target.clone(),
         }
     }
 }
@@ -66,7 +73,12 @@ pub fn desired(observed: &Observed, ctx: &Context) -> Desired {
     observed
         .apis
         .iter()
-        .filter_map(|(api, found)| Some((api.clone(), intent(found.as_ref()?, ctx))))
+        .filter_map(|(api, found)| {
+            Some((
+                api.clone(),
+                intent(found.as_ref()?, ctx, &observed.hub_auth),
+            ))
+        })
         .collect()
 }
 
@@ -93,6 +105,8 @@ pub struct Wanted {
     pub private_url: Option<String>,
     /// Deployed methods that are not routed, each `VERB /path (why)`.
     pub skipped: Vec<String>,
+    /// What its routes carry: authorization, API key, throttle.
+    pub governed: Governed,
 }
 
 /// An API's SSM name and what it asks for.
@@ -117,8 +131,9 @@ pub fn published_name(api: &PrivateApi) -> Option<String> {
     }
 }
 
-/// Reads one API's tags and facts into what it asks for.
-pub fn intent(api: &PrivateApi, ctx: &Context) -> Intent {
+/// Reads one API's tags and facts into what it asks for; `hub` is what the hub's policy
+/// gives its routes.
+pub fn intent(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Intent {
     let name = published_name(api);
     if api.tags.get(TAG_EXPOSE).map(|v| v.trim()) != Some("true") {
         return Intent {
@@ -126,14 +141,14 @@ pub fn intent(api: &PrivateApi, ctx: &Context) -> Intent {
             exposure: Exposure::NotExposed,
         };
     }
-    let exposure = match wanted(api, ctx) {
+    let exposure = match wanted(api, ctx, hub) {
         Ok(w) => Exposure::Wanted(w),
         Err(reason) => Exposure::Refused(reason),
     };
     Intent { name, exposure }
 }
 
-fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
+fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, String> {
     if let Some(raw) = api.tags.get(TAG_NAME) {
         if urls::ssm_name(raw).as_deref() != Some(raw.trim()) {
             return Err(format!(
@@ -165,6 +180,7 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
             api_id: api.api.api.as_str(),
         },
     )?;
+    let governed = governance::governed(&api.tags, &api.api.account, &ctx.policy, hub)?;
     let stage = chosen_stage(api)?;
     let Some(deployed) = &api.deployed else {
         return Err(format!("the deployment of stage {stage} cannot be read"));
@@ -234,6 +250,7 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
                     ),
                     connection_type: "VPC_LINK".into(),
                     connection_id: ctx.vpc_link_id.clone(),
+                    integration_target: ctx.integration_target.clone(),
                     request_parameters: BTreeMap::clone(&request_parameters),
                 },
             );
@@ -263,6 +280,7 @@ fn wanted(api: &PrivateApi, ctx: &Context) -> Result<Wanted, String> {
             .any(|v| v == ctx.hub_endpoint.as_str())
             .then(|| urls::private_url(&api.api.api, &ctx.hub_endpoint, &ctx.region, &stage)),
         skipped,
+        governed,
     })
 }
 
@@ -337,6 +355,8 @@ pub(crate) mod tests {
             public_stage: "prd".into(),
             ssm_prefix: SsmPrefix::parse("/frontdoor").unwrap(),
             resource_quota: 300,
+            policy: crate::governance::Policy::default(),
+            integration_target: None,
         }
     }
 
@@ -395,6 +415,7 @@ pub(crate) mod tests {
         let i = intent(
             &cats(&[("expose", "true"), ("expose:paths", "/cats")]),
             &ctx(),
+            &MethodAuth::open(),
         );
         assert_eq!(i.name.as_deref(), Some("private-cats"));
         let Exposure::Wanted(w) = i.exposure else {
@@ -440,7 +461,7 @@ pub(crate) mod tests {
         api.deployed
             .get_or_insert_with(Vec::new)
             .extend(deployed(&[("/files/{proxy+}", "ANY")]));
-        let i = intent(&api, &ctx());
+        let i = intent(&api, &ctx(), &MethodAuth::open());
         assert_eq!(i.name.as_deref(), Some("cats"));
         let Exposure::Wanted(w) = i.exposure else {
             panic!("{i:?}")
@@ -466,7 +487,7 @@ pub(crate) mod tests {
             &[("expose", "yes")],
         ] {
             assert_eq!(
-                intent(&cats(tags), &ctx()).exposure,
+                intent(&cats(tags), &ctx(), &MethodAuth::open()).exposure,
                 Exposure::NotExposed,
                 "{tags:?}"
             );
@@ -474,7 +495,7 @@ pub(crate) mod tests {
     }
 
     fn refused(api: &PrivateApi) -> String {
-        match intent(api, &ctx()).exposure {
+        match intent(api, &ctx(), &MethodAuth::open()).exposure {
             Exposure::Refused(r) => r,
             other => panic!("expected a refusal, got {other:?}"),
         }

@@ -20,6 +20,7 @@ use tracing::{info, instrument};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::Result;
+use crate::governance::{MethodAuth, Throttle};
 use crate::ids::{AccountId, ApiRef};
 
 pub use apply::{apply, verify, Applied};
@@ -52,6 +53,8 @@ pub struct Integration {
     pub connection_type: String,
     /// The VPC link id.
     pub connection_id: String,
+    /// The load balancer a VPC link V2 sends to (`integrationTarget`); `None` with a V1 link.
+    pub integration_target: Option<String>,
     /// `integration.request.path.x` -> `method.request.path.x`.
     pub request_parameters: BTreeMap<String, String>,
 }
@@ -61,6 +64,8 @@ pub struct Integration {
 pub struct LiveMethod {
     /// Its integration, if it has one.
     pub integration: Option<Integration>,
+    /// Its authorization and API key requirement.
+    pub auth: MethodAuth,
 }
 
 /// A resource of the public API, as observed.
@@ -216,6 +221,12 @@ pub struct Observed {
     /// Spoke accounts that could not be read this run (role not assumable, reads denied),
     /// and why: their APIs are left exactly as they are.
     pub unreachable: BTreeMap<AccountId, String>,
+    /// What the hub's policy gives every route, with its authorizer's kind as read.
+    pub hub_auth: MethodAuth,
+    /// The public stage's per-method settings (GetStage `methodSettings`), by key
+    /// (`~1cats/GET`): the throttle, or `None` when it is not one frontdoor would write (a
+    /// fractional rate, or only half set).
+    pub throttles: BTreeMap<String, Option<Throttle>>,
 }
 
 /// A deployment owed (the registry's `deployment-owed` marker): its token, the deduplication
@@ -322,6 +333,10 @@ pub struct Report {
     pub integrations_updated: usize,
     /// Methods deleted.
     pub methods_deleted: usize,
+    /// Methods whose authorization or API key requirement was updated to the policy.
+    pub methods_governed: usize,
+    /// Per-method throttles set or removed on the public stage.
+    pub throttles_changed: usize,
     /// Deployments created (0 or 1).
     pub deployments: usize,
     /// Deployments AWS refused (0 or 1): the deployment stays owed.

@@ -21,7 +21,8 @@ use super::{
 };
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
-use crate::error::{AwsResultExt, Result};
+use crate::error::{AwsResultExt, ConfigProblem, Error, Result};
+use crate::governance::{self, Authorization, AuthorizerKind, MethodAuth, Throttle};
 use crate::ids::{AccountId, ApiId, ApiRef};
 use crate::{bounded, registry, urls};
 
@@ -160,6 +161,8 @@ pub async fn observe_within(
         }
     }
     let parameters = published(app, &names).await?;
+    let hub_auth = hub_auth(app).await?;
+    let throttles = stage_throttles(app).await?;
     Ok(Observed {
         public,
         records,
@@ -173,7 +176,89 @@ pub async fn observe_within(
         unread,
         unreachable,
         corrupt,
+        hub_auth,
+        throttles,
     })
+}
+
+/// What the hub's policy gives every route: its authorizer read for its kind. A policy that
+/// cannot apply (the authorizer is not the public API's, scopes on a Lambda authorizer) is
+/// a configuration error: the run writes nothing rather than routes without the governance
+/// the hub asked for.
+async fn hub_auth(app: &App<RouteSyncConfig>) -> Result<MethodAuth> {
+    let policy = &app.config.governance;
+    let kind = match &policy.authorizer_id {
+        None => None,
+        Some(id) => {
+            let found = app
+                .clients
+                .apigateway
+                .get_authorizer()
+                .rest_api_id(app.config.public_api_id.as_str())
+                .authorizer_id(id)
+                .send()
+                .await;
+            match found {
+                Ok(a) => a.r#type().and_then(|t| AuthorizerKind::from_type(t.as_str())),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_not_found_exception()) =>
+                {
+                    None
+                }
+                Err(e) => return Err(e).op("GetAuthorizer"),
+            }
+        }
+    };
+    governance::hub_auth(policy, kind.as_ref()).map_err(|problem| {
+        Error::Config(vec![ConfigProblem {
+            name: governance::AUTHORIZER_ID,
+            problem,
+        }])
+    })
+}
+
+/// The public stage's per-method settings, as throttles by key.
+async fn stage_throttles(app: &App<RouteSyncConfig>) -> Result<BTreeMap<String, Option<Throttle>>> {
+    let found = app
+        .clients
+        .apigateway
+        .get_stage()
+        .rest_api_id(app.config.public_api_id.as_str())
+        .stage_name(&app.config.public_stage)
+        .send()
+        .await;
+    let stage = match found {
+        Ok(stage) => stage,
+        // Not deployed yet: the first deployment makes it, then its settings are set.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            return Ok(BTreeMap::new())
+        }
+        Err(e) => return Err(e).op("GetStage"),
+    };
+    Ok(stage
+        .method_settings()
+        .into_iter()
+        .flatten()
+        .map(|(key, s)| {
+            let rate = s.throttling_rate_limit();
+            let whole = rate.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&rate);
+            let burst = u32::try_from(s.throttling_burst_limit()).ok();
+            let throttle = match (whole, burst) {
+                // Checked whole and in range just above.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                (true, Some(burst)) => Some(Throttle {
+                    rate: rate as u32,
+                    burst,
+                }),
+                _ => None,
+            };
+            (key.clone(), throttle)
+        })
+        .collect())
 }
 
 /// One spoke account's APIs in scope: all of them when `listed` (a sweep: those opted in or
@@ -269,12 +354,21 @@ fn public_resource(r: Resource) -> PublicResource {
                             .map(|t| t.as_str().to_string())
                             .unwrap_or_default(),
                         connection_id: i.connection_id().unwrap_or_default().to_string(),
+                        integration_target: i.integration_target().map(str::to_string),
                         request_parameters: i
                             .request_parameters()
                             .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                             .unwrap_or_default(),
                     });
-                    (verb.clone(), LiveMethod { integration })
+                    let auth = MethodAuth {
+                        authorization: Authorization::observed(
+                            method.authorization_type().unwrap_or("NONE"),
+                            method.authorizer_id(),
+                            method.authorization_scopes(),
+                        ),
+                        api_key_required: method.api_key_required().unwrap_or(false),
+                    };
+                    (verb.clone(), LiveMethod { integration, auth })
                 })
                 .collect()
         })

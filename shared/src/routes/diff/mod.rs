@@ -15,6 +15,7 @@
 
 mod claims;
 mod deployment;
+mod governed;
 #[cfg(test)]
 mod model;
 mod names;
@@ -28,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{Context, Desired, Exposure};
 use super::{Applied, Integration, Observed, Record, Report, Status, StatusKind};
+use crate::governance::{MethodAuth, Throttle};
 use crate::ids::{AccountId, ApiRef};
 
 /// `(public path, verb)`.
@@ -46,6 +48,11 @@ pub struct ApiPlan {
     pub put_methods: BTreeMap<RouteKey, Integration>,
     /// Its methods whose integration drifted or was handed over to it.
     pub put_integrations: BTreeMap<RouteKey, Integration>,
+    /// What its methods carry (new methods are put with it).
+    pub auth: MethodAuth,
+    /// Its existing methods whose authorization or API key requirement differs from
+    /// [`ApiPlan::auth`], each with what it has now: updated in place.
+    pub update_methods: BTreeMap<RouteKey, MethodAuth>,
     /// Its record to store (`Some`) or delete (`None`) at the end (narrowed).
     pub record_after: Option<Option<Record>>,
     /// Where its status is published (`{prefix}/apis/{name}/status`), when it has a name.
@@ -63,7 +70,8 @@ impl ApiPlan {
     pub fn writes_public(&self) -> bool {
         !(self.creates.is_empty()
             && self.put_methods.is_empty()
-            && self.put_integrations.is_empty())
+            && self.put_integrations.is_empty()
+            && self.update_methods.is_empty())
     }
 
     fn is_noop(&self) -> bool {
@@ -89,6 +97,10 @@ pub struct Plan {
     pub delete_resources: Vec<String>,
     /// Create one deployment on the public stage.
     pub deploy: bool,
+    /// Per-method throttles to set on the public stage (by `methodSettings` key).
+    pub throttles_put: BTreeMap<String, Throttle>,
+    /// Per-method settings to remove from the public stage.
+    pub throttles_remove: BTreeSet<String>,
     /// Number of APIs looked at.
     pub looked_at: usize,
     /// Resources on the public API once applied.
@@ -115,6 +127,8 @@ impl Plan {
             && !self.deploy
             && !self.owe_deployment
             && self.sweep_cursor.is_none()
+            && self.throttles_put.is_empty()
+            && self.throttles_remove.is_empty()
             && self.apis.values().all(ApiPlan::is_noop)
     }
 
@@ -169,6 +183,8 @@ impl Plan {
             methods_put: kept().map(|(_, p)| p.put_methods.len()).sum(),
             integrations_updated: kept().map(|(_, p)| p.put_integrations.len()).sum(),
             methods_deleted: self.delete_methods.len(),
+            methods_governed: kept().map(|(_, p)| p.update_methods.len()).sum(),
+            throttles_changed: self.throttles_put.len() + self.throttles_remove.len(),
             deployments: usize::from(applied.deployed),
             deployments_enqueued: usize::from(applied.deploy_enqueued),
             deployments_refused: usize::from(applied.deployment_refused.is_some()),
@@ -245,6 +261,7 @@ fn compose(
 
     let claims = claims::claims(observed, &wanted, &in_play);
     let tree = tree::tree(observed, &claims, &in_play);
+    let governance = governed::governance(observed, &claims, &wanted, &in_play);
     let names = names::names(observed, desired);
     let records = records::records(observed, desired, &claims, &tree, &names, held);
     let mut plan = Plan {
@@ -253,6 +270,8 @@ fn compose(
         delete_methods: tree.delete_methods.clone(),
         delete_resources: tree.delete_resources.clone(),
         public_resources: tree.public_resources,
+        throttles_put: governance.throttles_put,
+        throttles_remove: governance.throttles_remove,
         ..Plan::default()
     };
     for (api, (before, after)) in records
@@ -273,8 +292,15 @@ fn compose(
     for (api, methods) in tree.put_integrations {
         plan.apis.entry(api).or_default().put_integrations = methods;
     }
+    for (api, methods) in governance.update_methods {
+        plan.apis.entry(api).or_default().update_methods = methods;
+    }
     for (api, routes) in &claims.assigned {
-        plan.apis.entry(api.clone()).or_default().routes = routes.clone();
+        let group = plan.apis.entry(api.clone()).or_default();
+        group.routes = routes.clone();
+        if let Some(w) = wanted.get(api) {
+            group.auth = w.governed.auth.clone();
+        }
     }
     for (api, published) in parameters::parameters(observed, desired, &claims, &names, held, ctx) {
         let group = plan.apis.entry(api).or_default();

@@ -26,15 +26,32 @@ pub(crate) fn applied(observed: &Observed, plan: &Plan) -> Observed {
     for path in &plan.delete_resources {
         by_path.remove(path);
     }
-    for ((path, verb), integration) in plan.put_methods().chain(plan.put_integrations()) {
-        if let Some(r) = by_path.get_mut(path) {
-            r.methods.insert(
-                verb.clone(),
-                LiveMethod {
+    for group in plan.apis.values() {
+        for ((path, verb), integration) in &group.put_methods {
+            if let Some(r) = by_path.get_mut(path) {
+                let method = LiveMethod {
                     integration: Some(integration.clone()),
-                },
-            );
+                    auth: group.auth.clone(),
+                };
+                r.methods.insert(verb.clone(), method);
+            }
         }
+        for ((path, verb), integration) in &group.put_integrations {
+            if let Some(m) = by_path.get_mut(path).and_then(|r| r.methods.get_mut(verb)) {
+                m.integration = Some(integration.clone());
+            }
+        }
+        for (path, verb) in group.update_methods.keys() {
+            if let Some(m) = by_path.get_mut(path).and_then(|r| r.methods.get_mut(verb)) {
+                m.auth = group.auth.clone();
+            }
+        }
+    }
+    for key in &plan.throttles_remove {
+        next.throttles.remove(key);
+    }
+    for (key, throttle) in &plan.throttles_put {
+        next.throttles.insert(key.clone(), Some(*throttle));
     }
     next.public = by_path.into_values().collect();
     for (api, group) in &plan.apis {

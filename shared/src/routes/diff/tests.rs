@@ -24,7 +24,10 @@ fn public(paths: &[(&str, &str)]) -> Vec<PublicResource> {
             path: path.to_string(),
             methods: verbs
                 .split_whitespace()
-                .map(|v| (v.to_string(), LiveMethod { integration: None }))
+                .map(|v| (v.to_string(), LiveMethod {
+                    integration: None,
+                    auth: MethodAuth::open(),
+                }))
                 .collect(),
         });
     }
