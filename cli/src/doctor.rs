@@ -264,11 +264,27 @@ async fn endpoint(app: &App<TargetSyncConfig>) -> Result<String, String> {
     Ok(format!("{vpce} available, {enis} IPs in {subnets} subnets"))
 }
 
-/// The VPC link is available and targets the NLB in front of the target group.
+/// The VPC link is available and targets the NLB in front of the target group. A V2 link
+/// (an integration target is configured) belongs to API Gateway's V2 API, which the CLI does
+/// not link: the check is that the integration target is the target group's load balancer.
 async fn vpc_link(
     routes: &App<RouteSyncConfig>,
     targets: &App<TargetSyncConfig>,
 ) -> Result<String, String> {
+    if let Some(target) = &routes.config.integration_target {
+        let balancers = target_group_balancers(targets).await?;
+        return if balancers.contains(target.as_str()) {
+            Ok(format!(
+                "V2 {}: integration target is the target group's load balancer",
+                routes.config.vpc_link_id
+            ))
+        } else {
+            Err(format!(
+                "V2 {}: integration target {target} is not the load balancer of the target group ({balancers:?})",
+                routes.config.vpc_link_id
+            ))
+        };
+    }
     let link = routes
         .clients
         .apigateway
@@ -279,28 +295,14 @@ async fn vpc_link(
         .op("GetVpcLink")
         .map_err(|e| e.to_string())?;
     let status = link.status().map(|s| s.as_str()).unwrap_or("UNKNOWN");
-    let group = targets
-        .clients
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(targets.config.target_group_arn.as_str())
-        .send()
-        .await
-        .op("DescribeTargetGroups")
-        .map_err(|e| e.to_string())?;
-    let balancers: BTreeSet<&str> = group
-        .target_groups()
-        .iter()
-        .flat_map(|g| g.load_balancer_arns())
-        .map(String::as_str)
-        .collect();
+    let balancers = target_group_balancers(targets).await?;
     let points_at = link
         .target_arns()
         .iter()
         .any(|a| balancers.contains(a.as_str()));
     match (status, points_at) {
         ("AVAILABLE", true) => Ok(format!(
-            "{} AVAILABLE, targets the target group's NLB",
+            "V1 (legacy) {} AVAILABLE, targets the target group's NLB",
             routes.config.vpc_link_id
         )),
         ("AVAILABLE", false) => Err(format!(
@@ -317,6 +319,27 @@ async fn vpc_link(
                 .unwrap_or_default()
         )),
     }
+}
+
+/// The load balancers in front of the target group.
+async fn target_group_balancers(
+    targets: &App<TargetSyncConfig>,
+) -> Result<BTreeSet<String>, String> {
+    let group = targets
+        .clients
+        .elbv2
+        .describe_target_groups()
+        .target_group_arns(targets.config.target_group_arn.as_str())
+        .send()
+        .await
+        .op("DescribeTargetGroups")
+        .map_err(|e| e.to_string())?;
+    Ok(group
+        .target_groups()
+        .iter()
+        .flat_map(|g| g.load_balancer_arns())
+        .cloned()
+        .collect())
 }
 
 /// The target group's targets are the endpoint's IPs, and healthy.

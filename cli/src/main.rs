@@ -13,15 +13,16 @@ mod render;
 use std::process::ExitCode;
 
 use aws_config::BehaviorVersion;
-use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use shared::config::VARIABLES;
 use shared::routes::{self, desired::Context, Scope};
 use shared::{targets, App, Error, RouteSyncConfig, TargetSyncConfig};
 
 #[derive(Parser)]
 #[command(name = "frontdoor", version, about)]
 struct Cli {
-    #[command(flatten)]
-    contract: Contract,
     /// Print JSON for scripts instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -46,58 +47,42 @@ enum Command {
     },
 }
 
-/// DESIGN.md's contract; each flag falls back to its environment variable.
-#[derive(Args)]
+/// The contract (`shared::config::VARIABLES`): a flag for each variable, falling back to
+/// the variable itself. Made from the table, so a new variable has its flag.
 struct Contract {
-    #[arg(long, env = "FRONTDOOR_VPC_ENDPOINT_ID", global = true)]
-    vpc_endpoint_id: Option<String>,
-    #[arg(long, env = "FRONTDOOR_TARGET_GROUP_ARN", global = true)]
-    target_group_arn: Option<String>,
-    #[arg(long, env = "FRONTDOOR_PUBLIC_API_ID", global = true)]
-    public_api_id: Option<String>,
-    #[arg(long, env = "FRONTDOOR_PUBLIC_STAGE", global = true)]
-    public_stage: Option<String>,
-    #[arg(long, env = "FRONTDOOR_VPC_LINK_ID", global = true)]
-    vpc_link_id: Option<String>,
-    #[arg(long, env = "FRONTDOOR_ALLOWED_ACCOUNTS", global = true)]
-    allowed_accounts: Option<String>,
-    #[arg(long, env = "FRONTDOOR_SPOKE_ROLE_NAME", global = true)]
-    spoke_role_name: Option<String>,
-    #[arg(long, env = "FRONTDOOR_SSM_PREFIX", global = true)]
-    ssm_prefix: Option<String>,
-    #[arg(long, env = "FRONTDOOR_RESOURCE_QUOTA", global = true)]
-    resource_quota: Option<String>,
-    #[arg(long, env = "FRONTDOOR_ROUTE_QUEUE_URL", global = true)]
-    route_queue_url: Option<String>,
-    #[arg(long, env = "FRONTDOOR_SPOKE_CONCURRENCY", global = true)]
-    spoke_concurrency: Option<String>,
-    #[arg(long, env = "FRONTDOOR_ACCOUNT_CONCURRENCY", global = true)]
-    account_concurrency: Option<String>,
+    values: BTreeMap<&'static str, String>,
 }
 
 impl Contract {
+    /// Adds one global flag per variable to the command line.
+    fn flags(command: clap::Command) -> clap::Command {
+        VARIABLES.iter().fold(command, |command, v| {
+            command.arg(
+                clap::Arg::new(v.name)
+                    .long(v.flag)
+                    .env(v.name)
+                    .help(v.help)
+                    .global(true),
+            )
+        })
+    }
+
+    fn from_matches(matches: &clap::ArgMatches) -> Self {
+        let values = VARIABLES
+            .iter()
+            .filter_map(|v| Some((v.name, matches.get_one::<String>(v.name)?.clone())))
+            .collect();
+        Contract { values }
+    }
+
     fn lookup(&self, name: &str) -> Option<String> {
-        match name {
-            "FRONTDOOR_VPC_ENDPOINT_ID" => self.vpc_endpoint_id.clone(),
-            "FRONTDOOR_TARGET_GROUP_ARN" => self.target_group_arn.clone(),
-            "FRONTDOOR_PUBLIC_API_ID" => self.public_api_id.clone(),
-            "FRONTDOOR_PUBLIC_STAGE" => self.public_stage.clone(),
-            "FRONTDOOR_VPC_LINK_ID" => self.vpc_link_id.clone(),
-            "FRONTDOOR_ALLOWED_ACCOUNTS" => self.allowed_accounts.clone(),
-            "FRONTDOOR_SPOKE_ROLE_NAME" => self.spoke_role_name.clone(),
-            "FRONTDOOR_SSM_PREFIX" => self.ssm_prefix.clone(),
-            "FRONTDOOR_RESOURCE_QUOTA" => self.resource_quota.clone(),
-            "FRONTDOOR_ROUTE_QUEUE_URL" => self.route_queue_url.clone(),
-            "FRONTDOOR_SPOKE_CONCURRENCY" => self.spoke_concurrency.clone(),
-            "FRONTDOOR_ACCOUNT_CONCURRENCY" => self.account_concurrency.clone(),
-            _ => None,
-        }
+        self.values.get(name).cloned()
     }
 
     /// Target sync runs when its variables are set, route sync when its are; at least one.
     fn configs(&self) -> Result<(Option<TargetSyncConfig>, Option<RouteSyncConfig>), Error> {
-        let wants_targets = self.target_group_arn.is_some();
-        let wants_routes = self.public_api_id.is_some();
+        let wants_targets = self.values.contains_key(shared::config::TARGET_GROUP_ARN);
+        let wants_routes = self.values.contains_key(shared::config::PUBLIC_API_ID);
         let targets = wants_targets
             .then(|| TargetSyncConfig::from_lookup(|n| self.lookup(n)))
             .transpose()?;
@@ -115,8 +100,13 @@ impl Contract {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(&cli).await {
+    let matches = Contract::flags(Cli::command()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let contract = Contract::from_matches(&matches);
+    match run(&cli, &contract).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("frontdoor: {}", render::advice(&e));
@@ -125,8 +115,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: &Cli) -> Result<ExitCode, Error> {
-    let (target_config, route_config) = cli.contract.configs()?;
+async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
+    let (target_config, route_config) = contract.configs()?;
     let sdk = shared::clients::tuned(aws_config::defaults(BehaviorVersion::latest()))
         .load()
         .await;
@@ -151,6 +141,7 @@ async fn run(cli: &Cli) -> Result<ExitCode, Error> {
             if let Some(app) = &route_app {
                 let observed = routes::observe(app, &sweep).await?;
                 let plan = routes::plan(&observed, &Context::from_app(app));
+                out.route_policy(&observed, &app.config);
                 if matches!(cli.command, Command::Status) {
                     out.routes_status(&observed, &app.config);
                 }
@@ -161,8 +152,8 @@ async fn run(cli: &Cli) -> Result<ExitCode, Error> {
         Command::Doctor { hub_bus } => {
             let (Some(targets_app), Some(routes_app)) = (&target_app, &route_app) else {
                 // Name every missing variable of both functions.
-                TargetSyncConfig::from_lookup(|n| cli.contract.lookup(n))?;
-                RouteSyncConfig::from_lookup(|n| cli.contract.lookup(n))?;
+                TargetSyncConfig::from_lookup(|n| contract.lookup(n))?;
+                RouteSyncConfig::from_lookup(|n| contract.lookup(n))?;
                 return Ok(ExitCode::FAILURE);
             };
             let extra = doctor::Extra {

@@ -2,9 +2,10 @@
 //! line of advice for each error a person meets.
 
 use serde_json::{json, Map, Value};
+use shared::governance::method_setting_key;
 use shared::routes::{self, Observed as RoutesObserved};
 use shared::targets::{self, Observed as TargetsObserved};
-use shared::{Error, RouteSyncConfig};
+use shared::{urls, Error, RouteSyncConfig};
 
 /// Collects sections; text is printed as it comes, JSON at the end.
 pub(crate) struct Output {
@@ -107,48 +108,72 @@ impl Output {
         self.doc.insert("targets".into(), Value::Array(rows));
     }
 
+    /// The hub's route policy as this run reads it: what every frontdoor route carries.
+    pub(crate) fn route_policy(&mut self, observed: &RoutesObserved, config: &RouteSyncConfig) {
+        let link = match &config.integration_target {
+            Some(target) => format!("V2 {} -> {target}", config.vpc_link_id),
+            None => format!("V1 (legacy) {}", config.vpc_link_id),
+        };
+        let g = &config.governance;
+        let accounts: Vec<String> = g.public_accounts.iter().map(|a| a.to_string()).collect();
+        let policy = json!({
+            "routes": observed.hub_auth.to_string(),
+            "throttle": g.throttle.map(|t| t.to_string()),
+            "max_throttle": g.max.to_string(),
+            "public_route_accounts": accounts,
+            "vpc_link": link,
+        });
+        if !self.json {
+            println!("hub policy:");
+            println!("  routes       {}", observed.hub_auth);
+            println!(
+                "  throttle     {} (tags up to {})",
+                g.throttle
+                    .map_or_else(|| "stage default".into(), |t| t.to_string()),
+                g.max
+            );
+            if !accounts.is_empty() {
+                println!("  open to      {} (expose:auth=none)", accounts.join(", "));
+            }
+            println!("  vpc link     {link}");
+        }
+        self.doc.insert("policy".into(), policy);
+    }
+
     pub(crate) fn routes_status(&mut self, observed: &RoutesObserved, config: &RouteSyncConfig) {
         let mut apis = Vec::new();
         for (api, record) in &observed.records {
             let name = record.name.clone().unwrap_or_default();
-            let param = |leaf: &str| {
-                observed
-                    .parameters
-                    .get(&config.ssm_prefix.join(&format!("apis/{name}/{leaf}")))
-                    .cloned()
-            };
+            let [url, private_url, status] = urls::parameter_names(&config.ssm_prefix, &name)
+                .map(|n| observed.parameters.get(&n).cloned());
             let routes: Vec<String> = record
                 .claims
                 .iter()
                 .flat_map(|(p, verbs)| verbs.iter().map(move |v| format!("{v} {p}")))
                 .collect();
-            apis.push(json!({"owner": api.to_string(), "name": name, "url": param("url"),
-                             "private_url": param("private-url"), "status": param("status"), "routes": routes}));
+            apis.push(json!({"owner": api.to_string(), "name": name, "url": url,
+                             "private_url": private_url, "status": status, "routes": routes}));
         }
-        let owners: std::collections::BTreeMap<(String, String), String> = observed
-            .records
-            .iter()
-            .flat_map(|(api, r)| {
-                r.claims.iter().flat_map(move |(p, verbs)| {
-                    verbs
-                        .iter()
-                        .map(move |v| ((p.clone(), v.clone()), api.to_string()))
-                })
-            })
-            .collect();
+        let owners = observed.route_owners();
         let mut tree = Vec::new();
         for r in &observed.public {
             for (verb, m) in &r.methods {
                 let owner = owners
                     .get(&(r.path.clone(), verb.clone()))
-                    .cloned()
-                    .unwrap_or_else(|| "hand-made".into());
+                    .map_or_else(|| "hand-made".into(), |a| a.to_string());
                 let to = m
                     .integration
                     .as_ref()
                     .map(|i| i.uri.clone())
                     .unwrap_or_default();
-                tree.push(json!({"path": r.path, "method": verb, "to": to, "owner": owner}));
+                let throttle = observed
+                    .throttles
+                    .get(&method_setting_key(&r.path, verb))
+                    .map(|t| t.map_or_else(|| "set by hand".into(), |t| t.to_string()));
+                tree.push(
+                    json!({"path": r.path, "method": verb, "to": to, "owner": owner,
+                                 "auth": m.auth.to_string(), "throttle": throttle}),
+                );
             }
         }
         if !self.json {
@@ -165,15 +190,20 @@ impl Output {
             }
             println!("public routes:");
             for r in &tree {
+                let throttle = r["throttle"]
+                    .as_str()
+                    .map(|t| format!(", {t}"))
+                    .unwrap_or_default();
                 println!(
-                    "  {:<7}{:<24} -> {}  [{}]",
+                    "  {:<7}{:<24} -> {}  [{}; {}{throttle}]",
                     r["method"].as_str().unwrap_or(""),
                     r["path"].as_str().unwrap_or(""),
                     r["to"]
                         .as_str()
                         .filter(|t| !t.is_empty())
                         .unwrap_or("(not an HTTP integration)"),
-                    r["owner"].as_str().unwrap_or("")
+                    r["owner"].as_str().unwrap_or(""),
+                    r["auth"].as_str().unwrap_or("")
                 );
             }
         }
@@ -199,6 +229,20 @@ impl Output {
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         let parameters_delete: Vec<&String> = plan.parameters_delete().collect();
+        let governed: Vec<String> = plan
+            .apis
+            .values()
+            .flat_map(|g| {
+                g.update_methods
+                    .iter()
+                    .map(move |((p, v), from)| format!("{v} {p}: {from} -> {}", g.auth))
+            })
+            .collect();
+        let throttles_put: Map<String, Value> = plan
+            .throttles_put
+            .iter()
+            .map(|(k, t)| (k.clone(), Value::String(t.to_string())))
+            .collect();
         self.doc.insert(
             key.into(),
             json!({
@@ -206,6 +250,8 @@ impl Output {
                 "update_integrations": put_integrations,
                 "delete_methods": plan.delete_methods.iter().map(|(p, v)| format!("{v} {p}")).collect::<Vec<_>>(),
                 "delete_resources": plan.delete_resources, "deploy": plan.deploy,
+                "govern_methods": governed, "throttles_put": throttles_put,
+                "throttles_remove": plan.throttles_remove,
                 "statuses": plan.statuses().map(|(a, s)| (a.to_string(), Value::String(s.to_string()))).collect::<Map<_, _>>(),
                 "parameters_put": parameters_put, "parameters_delete": parameters_delete,
                 "noop": plan.is_noop(),
@@ -230,6 +276,15 @@ impl Output {
         }
         for line in &put_integrations {
             println!("  ~ integration {line}");
+        }
+        for line in &governed {
+            println!("  ~ method     {line}");
+        }
+        for (key, t) in &throttles_put {
+            println!("  ~ throttle   {key} = {}", t.as_str().unwrap_or(""));
+        }
+        for key in &plan.throttles_remove {
+            println!("  - throttle   {key}");
         }
         for (p, v) in &plan.delete_methods {
             println!("  - method     {v} {p}");

@@ -85,7 +85,8 @@ async fn plan_writes_nothing_apply_converges_status_shows_it() {
     let (ok, _, text) = frontdoor(&emulator, &pets, &["status"]);
     assert!(ok);
     assert!(text.contains("GET    /cats"), "{text}");
-    assert!(text.contains("[hand-made]"), "{text}");
+    assert!(text.contains("[hand-made; open]"), "{text}");
+    assert!(text.contains("hub policy:") && text.contains("vpc link     V1 (legacy)"), "{text}");
 }
 
 #[test]

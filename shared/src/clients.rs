@@ -257,7 +257,9 @@ impl Spokes {
             return client.clone();
         }
         let provider = AssumeRole {
-            sts: aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&self.sdk).build()),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&self.sdk).build(),
+            ),
             role_arn: role_arn.clone(),
         };
         let client = aws_sdk_apigateway::Client::from_conf(
@@ -285,7 +287,9 @@ struct AssumeRole {
 }
 
 impl aws_credential_types::provider::ProvideCredentials for AssumeRole {
-    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
     where
         Self: 'a,
     {

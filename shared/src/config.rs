@@ -56,6 +56,45 @@ pub const RESOURCE_QUOTA: &str = "FRONTDOOR_RESOURCE_QUOTA";
 /// Default for [`RESOURCE_QUOTA`]: API Gateway's default "Resources per API" quota.
 pub const DEFAULT_RESOURCE_QUOTA: &str = "300";
 
+/// One variable of the contract: its name, its CLI flag, and what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    /// The environment variable.
+    pub name: &'static str,
+    /// The `frontdoor` CLI flag (without `--`): the name, lowercased, without the prefix.
+    pub flag: &'static str,
+    /// What it is, for `--help`.
+    pub help: &'static str,
+}
+
+/// Every variable either function reads (the README's contract). The CLI makes a flag of
+/// each, so a new variable has one as soon as it is listed; a test checks that the
+/// functions read no variable that is not listed and every listed one is read.
+#[rustfmt::skip]
+pub const VARIABLES: &[Variable] = &[
+    Variable { name: VPC_ENDPOINT_ID, flag: "vpc-endpoint-id", help: "The hub's execute-api interface endpoint" },
+    Variable { name: TARGET_GROUP_ARN, flag: "target-group-arn", help: "The NLB target group (target sync)" },
+    Variable { name: SSM_PREFIX, flag: "ssm-prefix", help: "Root of every parameter frontdoor writes [/frontdoor]" },
+    Variable { name: PUBLIC_API_ID, flag: "public-api-id", help: "The public REST API (route sync)" },
+    Variable { name: PUBLIC_STAGE, flag: "public-stage", help: "Its stage [prd]" },
+    Variable { name: VPC_LINK_ID, flag: "vpc-link-id", help: "The VPC link (V1, or V2 with an integration target)" },
+    Variable { name: ALLOWED_ACCOUNTS, flag: "allowed-accounts", help: "Spoke accounts, comma-separated" },
+    Variable { name: SPOKE_ROLE_NAME, flag: "spoke-role-name", help: "The read-only role in each spoke [frontdoor-spoke-reader]" },
+    Variable { name: RESOURCE_QUOTA, flag: "resource-quota", help: "Resources the public API may hold [300]" },
+    Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
+    Variable { name: SPOKE_CONCURRENCY, flag: "spoke-concurrency", help: "Spoke accounts read at once [8]" },
+    Variable { name: ACCOUNT_CONCURRENCY, flag: "account-concurrency", help: "Calls in flight to one spoke account [2]" },
+    Variable { name: governance::AUTHORIZER_ID, flag: "authorizer-id", help: "The public API's authorizer for every frontdoor route" },
+    Variable { name: governance::AUTHORIZATION_SCOPES, flag: "authorization-scopes", help: "OAuth scopes for a Cognito authorizer, space-separated" },
+    Variable { name: governance::API_KEY_REQUIRED, flag: "api-key-required", help: "Every frontdoor route requires an API key [false]" },
+    Variable { name: governance::THROTTLE_RATE, flag: "throttle-rate", help: "Default per-route rate, requests per second" },
+    Variable { name: governance::THROTTLE_BURST, flag: "throttle-burst", help: "Default per-route burst" },
+    Variable { name: governance::THROTTLE_MAX_RATE, flag: "throttle-max-rate", help: "Most an expose:rate tag may ask [10000]" },
+    Variable { name: governance::THROTTLE_MAX_BURST, flag: "throttle-max-burst", help: "Most an expose:burst tag may ask [5000]" },
+    Variable { name: governance::PUBLIC_ROUTE_ACCOUNTS, flag: "public-route-accounts", help: "Accounts whose APIs may ask for expose:auth=none" },
+    Variable { name: governance::INTEGRATION_TARGET_ARN, flag: "integration-target-arn", help: "The NLB or ALB a VPC link V2 sends to" },
+];
+
 /// What `route-sync` needs.
 #[derive(Debug, Clone)]
 pub struct RouteSyncConfig {
@@ -184,8 +223,11 @@ fn policy<F: Fn(&str) -> Option<String>>(vars: &mut Vars<F>) -> Option<Policy> {
     let rate = vars.optional(THROTTLE_RATE, parse_requests);
     let burst = vars.optional(THROTTLE_BURST, parse_requests);
     let max_rate = vars.with_default(THROTTLE_MAX_RATE, &ACCOUNT_RATE.to_string(), parse_requests);
-    let max_burst =
-        vars.with_default(THROTTLE_MAX_BURST, &ACCOUNT_BURST.to_string(), parse_requests);
+    let max_burst = vars.with_default(
+        THROTTLE_MAX_BURST,
+        &ACCOUNT_BURST.to_string(),
+        parse_requests,
+    );
     let public_accounts = vars
         .optional(PUBLIC_ROUTE_ACCOUNTS, parse_accounts)
         .unwrap_or_default();
@@ -416,6 +458,29 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_variable_table_is_the_contract() {
+        // Every name the configs read is listed, every listed name is read, and each flag
+        // is the name without its prefix.
+        let asked = std::cell::RefCell::new(BTreeSet::new());
+        let record = |name: &str| {
+            asked.borrow_mut().insert(name.to_string());
+            None
+        };
+        let _ = TargetSyncConfig::from_lookup(record);
+        let _ = RouteSyncConfig::from_lookup(record);
+        let listed: BTreeSet<String> = VARIABLES.iter().map(|v| v.name.to_string()).collect();
+        assert_eq!(asked.into_inner(), listed);
+        for v in VARIABLES {
+            let flag = v
+                .name
+                .trim_start_matches("FRONTDOOR_")
+                .to_lowercase()
+                .replace('_', "-");
+            assert_eq!(v.flag, flag, "{}", v.name);
+        }
     }
 
     const TG: &str =

@@ -154,9 +154,8 @@ impl Authorization {
     /// The authorizer id it names.
     pub fn authorizer_id(&self) -> Option<&str> {
         match self {
-            Authorization::Lambda { authorizer_id } | Authorization::Cognito { authorizer_id, .. } => {
-                Some(authorizer_id)
-            }
+            Authorization::Lambda { authorizer_id }
+            | Authorization::Cognito { authorizer_id, .. } => Some(authorizer_id),
             _ => None,
         }
     }
@@ -371,7 +370,8 @@ mod tests {
             public_accounts: [account("222222222222")].into(),
             ..Policy::default()
         };
-        let hub = hub_auth(&policy, Some(&AuthorizerKind::Lambda)).unwrap_or_else(|e| panic!("{e}"));
+        let hub =
+            hub_auth(&policy, Some(&AuthorizerKind::Lambda)).unwrap_or_else(|e| panic!("{e}"));
         (policy, hub)
     }
 
@@ -402,7 +402,12 @@ mod tests {
     #[test]
     fn a_rate_tag_within_bounds_sets_its_half() {
         let (policy, hub) = closed();
-        let g = governed(&tags(&[("expose:rate", "400")]), &account("111111111111"), &policy, &hub);
+        let g = governed(
+            &tags(&[("expose:rate", "400")]),
+            &account("111111111111"),
+            &policy,
+            &hub,
+        );
         assert_eq!(
             g.map(|g| g.throttle),
             Ok(Some(Throttle {
@@ -423,7 +428,12 @@ mod tests {
             ("expose:burst", "NaN", "not a whole number"),
             ("expose:rate", "99999999999999999999", "not a whole number"),
         ] {
-            let g = governed(&tags(&[(tag, value)]), &account("111111111111"), &policy, &hub);
+            let g = governed(
+                &tags(&[(tag, value)]),
+                &account("111111111111"),
+                &policy,
+                &hub,
+            );
             assert!(
                 g.as_ref().is_err_and(|e| e.contains(why)),
                 "{tag}={value}: {g:?}"

@@ -46,6 +46,10 @@ ROUTE_SYNC_APIGATEWAY = {
     ("PUT", "/restapis/${Api}/resources/*/methods/*"),  # PutMethod, PutIntegration
     ("DELETE", "/restapis/${Api}/resources/*/methods/*"),  # DeleteMethod
     ("POST", "/restapis/${Api}/deployments"),  # CreateDeployment (stageName)
+    ("PATCH", "/restapis/${Api}/resources/*/methods/*"),  # UpdateMethod (hub policy)
+    ("GET", "/restapis/${Api}/authorizers/*"),  # GetAuthorizer (its type)
+    ("GET", "/restapis/${Api}/stages/${PublicStage}"),  # GetStage (method throttles)
+    ("PATCH", "/restapis/${Api}/stages/${PublicStage}"),  # UpdateStage (method throttles)
 }
 PUBLIC_API = {"Fn::If": ["CreatePublicApi", {"Ref": "PublicApi"}, {"Ref": "ExistingPublicApiId"}]}
 # Lambda files a JSON line without a "level" as INFO; these levels keep it.
@@ -117,13 +121,18 @@ def sub_string(value):
 
 
 def contract():
-    """Variables each config reads, and route-sync's message group, from config.rs."""
+    """Variables each config reads, and route-sync's message group, from config.rs: the
+    target config's block, and every variable of the VARIABLES table but the target group
+    for route-sync (config.rs tests that the table is exactly what the configs read)."""
     text = (ROOT / "shared/src/config.rs").read_text()
-    names = dict(re.findall(r'pub const (\w+): &str = "(FRONTDOOR_\w+)";', text))
+    governance = (ROOT / "shared/src/governance.rs").read_text()
+    names = dict(re.findall(r'pub const (\w+): &str = "(FRONTDOOR_\w+)";', text + governance))
     out = {}
-    for block in re.finditer(r"impl (\w+Config) \{(.*?)\n\}", text, re.S):
+    for block in re.finditer(r"impl (TargetSyncConfig) \{(.*?)\n\}", text, re.S):
         used = re.findall(r"vars\.(?:required|with_default|optional)\(\s*(\w+)", block.group(2))
         out[block.group(1)] = {names[u] for u in used}
+    table = re.findall(r"Variable \{ name: (?:governance::)?(\w+),", text)
+    out["RouteSyncConfig"] = {names[u] for u in table} - {names["TARGET_GROUP_ARN"]}
     group = re.search(r'pub const ROUTE_MESSAGE_GROUP: &str = "([^"]+)";', text)
     return out, group.group(1) if group else None
 
@@ -240,9 +249,9 @@ def check_route_sync_iam(label, template):
     # IAM globs: "*" matches any characters, "/" included.
     itself = [g for g in grants if fnmatchcase("/restapis/${Api}", g[1])]
     check(f"{label}:{role} apigateway never reaches /restapis/{{id}} itself", not itself, str(itself))
-    stages = [g for g in grants
-              if fnmatchcase("/restapis/${Api}/stages/prd", g[1]) or "stages" in g[1]]
-    check(f"{label}:{role} apigateway never reaches the public API's stages", not stages, str(stages))
+    stages = {g[1] for g in grants if "stages" in g[1] or fnmatchcase("/restapis/${Api}/stages/x", g[1])}
+    check(f"{label}:{role} apigateway reaches the public stage only", 
+          stages == {"/restapis/${Api}/stages/${PublicStage}"}, str(stages))
 
     # sts:AssumeRole only in the allowed accounts.
     assume = [st for st in stmts
@@ -351,6 +360,36 @@ def check_deployable(label, template, path):
            if not s.get("DestinationArn") or "$context.requestId" not in str(s.get("Format", ""))]
     check(f"{label} the public stage writes access logs (AccessLogSetting)",
           bool(stages) and not bad, f"stages {sorted(stages)}, without: {bad}")
+    check_governance(label, template)
+
+
+def check_governance(label, template):
+    """Issue 15: WAF on the public stage (optional), VPC link V2 by default, /health open."""
+    resources = template["Resources"]
+    waf = [(k, r) for k, r in resources.items() if r.get("Type") == "AWS::WAFv2::WebACLAssociation"]
+    want_arn = "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${PublicStage}"
+    ok = [k for k, r in waf
+          if r.get("Condition") == "HasWebAcl"
+          and sub_string(plain(r["Properties"]["ResourceArn"]))[0] == want_arn
+          and sub_string(plain(r["Properties"]["ResourceArn"]))[1].get("Api") == PUBLIC_API]
+    check(f"{label} optional WAF web ACL on the public stage (its REST stage ARN)",
+          len(waf) == 1 and ok == [waf[0][0]], json.dumps(plain(waf)))
+    params = template.get("Parameters", {})
+    v2 = [k for k, r in resources.items() if r.get("Type") == "AWS::ApiGatewayV2::VpcLink"]
+    check(f"{label} a new stack makes a VPC link V2 by default",
+          params.get("VpcLinkVersion", {}).get("Default") == "V2" and len(v2) == 1, str(v2))
+    route_env = functions(template)["route-sync"][1]["Properties"]["Environment"]["Variables"]
+    target = evaluate(plain(route_env.get("FRONTDOOR_INTEGRATION_TARGET_ARN")), template)
+    link = evaluate(plain(route_env.get("FRONTDOOR_VPC_LINK_ID")), template)
+    check(f"{label} by default route-sync gets the V2 link and the NLB as integration target",
+          target == {"Ref": "LoadBalancer"} and link == {"Ref": v2[0] if v2 else "?"},
+          f"link {link}, target {target}")
+    health = [r["Properties"] for r in resources.values()
+              if r.get("Type") == "AWS::ApiGateway::Method"
+              and ref(r["Properties"].get("ResourceId")) == "HealthResource"]
+    check(f"{label} /health is hand-made and open (no authorizer, no API key)",
+          len(health) == 1 and health[0].get("AuthorizationType") == "NONE"
+          and not health[0].get("ApiKeyRequired"), json.dumps(plain(health)))
 
 
 def check_trail(label, template):

@@ -138,7 +138,11 @@ async fn every_frontdoor_route_carries_the_hub_policy_and_the_hand_made_one_does
         assert_eq!(m.authorization_type(), Some("CUSTOM"), "{verb} {path}");
         assert_eq!(m.authorizer_id(), Some(auth.as_str()), "{verb} {path}");
         assert_eq!(m.api_key_required(), Some(true), "{verb} {path}");
-        assert_eq!(stage.get(&setting(path, verb)), Some(&(100.0, 50)), "{verb} {path}");
+        assert_eq!(
+            stage.get(&setting(path, verb)),
+            Some(&(100.0, 50)),
+            "{verb} {path}"
+        );
     }
     // AND the hand-made /health is exactly as the hub team made it
     let health = &live[&key("/health", "GET")];
@@ -173,7 +177,13 @@ async fn a_policy_change_updates_the_routes_in_place_with_one_deployment() {
     // THEN each route is updated where it stands, and the API deployed once
     let calls = second.clients.calls.snapshot();
     assert_eq!(calls.of("UpdateMethod"), 3, "{calls:?}");
-    for op in ["PutMethod", "DeleteMethod", "CreateResource", "DeleteResource", "PutIntegration"] {
+    for op in [
+        "PutMethod",
+        "DeleteMethod",
+        "CreateResource",
+        "DeleteResource",
+        "PutIntegration",
+    ] {
         assert_eq!(calls.of(op), 0, "{op}: {calls:?}");
     }
     assert_eq!(calls.of("CreateDeployment"), 1, "{calls:?}");
@@ -224,13 +234,17 @@ async fn tags_outside_the_hubs_bounds_are_refused_and_say_why() {
     // THEN B's API is refused with the reason, and gets no route
     let cats = status(&p, "private-cats").await;
     assert!(
-        cats.starts_with("refused") && cats.contains("expose:rate 100000 is above the hub's maximum of 500"),
+        cats.starts_with("refused")
+            && cats.contains("expose:rate 100000 is above the hub's maximum of 500"),
         "{cats}"
     );
     let live = methods(&p).await;
     assert!(!live.contains_key(&key("/cats", "GET")), "{live:?}");
     // AND C's routes are open, as the hub allows for C
-    assert_eq!(live[&key("/dogs", "GET")].authorization_type(), Some("NONE"));
+    assert_eq!(
+        live[&key("/dogs", "GET")].authorization_type(),
+        Some("NONE")
+    );
     assert_eq!(status(&p, "private-dogs").await, "exposed");
 
     // WHEN B, not on the hub's list, asks for no authorizer instead
@@ -267,22 +281,35 @@ async fn a_throttle_tag_removed_or_a_route_gone_takes_its_stage_setting_with_it(
     // GIVEN cats throttled by its tag
     let (_emulator, p) = world().await;
     let app = p.app();
-    p.tag(&p.b, &p.cats, &[("expose:rate", "40"), ("expose:burst", "20")])
-        .await;
+    p.tag(
+        &p.b,
+        &p.cats,
+        &[("expose:rate", "40"), ("expose:burst", "20")],
+    )
+    .await;
     sweep(&app).await;
     assert_eq!(
         throttles(&p).await.get(&setting("/cats", "GET")),
         Some(&(40.0, 20))
     );
     // WHEN the tag goes
-    p.untag(&p.b, &p.cats, &["expose:rate", "expose:burst"]).await;
+    p.untag(&p.b, &p.cats, &["expose:rate", "expose:burst"])
+        .await;
     let report = sweep(&app).await;
     // THEN the settings go, with no deployment (stage settings need none)
     assert!(throttles(&p).await.is_empty());
-    assert_eq!((report.throttles_changed, report.deployments), (2, 0), "{report:?}");
+    assert_eq!(
+        (report.throttles_changed, report.deployments),
+        (2, 0),
+        "{report:?}"
+    );
     // WHEN it is tagged again and then stops being exposed
-    p.tag(&p.b, &p.cats, &[("expose:rate", "40"), ("expose:burst", "20")])
-        .await;
+    p.tag(
+        &p.b,
+        &p.cats,
+        &[("expose:rate", "40"), ("expose:burst", "20")],
+    )
+    .await;
     sweep(&app).await;
     p.untag(&p.b, &p.cats, &["expose"]).await;
     sweep(&app).await;
@@ -321,21 +348,36 @@ async fn a_policy_that_cannot_apply_writes_nothing() {
     let (_emulator, p) = world().await;
     let token = authorizer(&p, AuthorizerType::Token).await;
     for (vars, says) in [
-        (vec![(AUTHORIZER_ID, "nosuch1")], "is not an authorizer of the public API"),
         (
-            vec![(AUTHORIZER_ID, token.as_str()), (AUTHORIZATION_SCOPES, "pets/read")],
+            vec![(AUTHORIZER_ID, "nosuch1")],
+            "is not an authorizer of the public API",
+        ),
+        (
+            vec![
+                (AUTHORIZER_ID, token.as_str()),
+                (AUTHORIZATION_SCOPES, "pets/read"),
+            ],
             "needs a COGNITO_USER_POOLS authorizer",
         ),
     ] {
         let app = p.app_with(&vars);
         // WHEN route-sync runs
-        let err = reconcile(&app, &Scope { sweep: true, ..Scope::default() })
-            .await
-            .unwrap_err();
+        let err = reconcile(
+            &app,
+            &Scope {
+                sweep: true,
+                ..Scope::default()
+            },
+        )
+        .await
+        .unwrap_err();
         // THEN it fails as a configuration error (no retry), naming the variable, and
         // writes nothing: no route without the governance the hub asked for
         assert!(!err.is_transient(), "{err}");
-        assert!(err.to_string().contains(AUTHORIZER_ID) && err.to_string().contains(says), "{err}");
+        assert!(
+            err.to_string().contains(AUTHORIZER_ID) && err.to_string().contains(says),
+            "{err}"
+        );
         assert_eq!(app.clients.calls.snapshot().writes(), 0);
     }
     assert!(!methods(&p).await.contains_key(&key("/dogs", "GET")));
@@ -357,7 +399,11 @@ async fn with_a_vpc_link_v2_routes_carry_the_integration_target() {
         let i = live[&key(path, verb)].method_integration().unwrap();
         assert_eq!(i.connection_type().map(|c| c.as_str()), Some("VPC_LINK"));
         assert_eq!(i.connection_id(), Some(p.vpc_link_id.as_str()));
-        assert_eq!(i.integration_target(), Some(p.hub.nlb_arn.as_str()), "{verb} {path}");
+        assert_eq!(
+            i.integration_target(),
+            Some(p.hub.nlb_arn.as_str()),
+            "{verb} {path}"
+        );
     }
     assert_eq!(sweep(&v2).await.writes, 0);
     let _ = hub_account();

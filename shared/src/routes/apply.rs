@@ -534,7 +534,10 @@ fn auth_patch(live: &MethodAuth, want: &MethodAuth) -> Vec<PatchOperation> {
     if from.type_name() != to.type_name() {
         ops.push(op(Op::Replace, "/authorizationType", to.type_name()));
     }
-    if let Some(id) = to.authorizer_id().filter(|id| from.authorizer_id() != Some(id)) {
+    if let Some(id) = to
+        .authorizer_id()
+        .filter(|id| from.authorizer_id() != Some(id))
+    {
         ops.push(op(Op::Replace, "/authorizerId", id));
     }
     let (had, wants) = (from.scopes(), to.scopes());
@@ -545,7 +548,11 @@ fn auth_patch(live: &MethodAuth, want: &MethodAuth) -> Vec<PatchOperation> {
         ops.push(op(Op::Add, "/authorizationScopes", scope));
     }
     if live.api_key_required != want.api_key_required {
-        let value = if want.api_key_required { "true" } else { "false" };
+        let value = if want.api_key_required {
+            "true"
+        } else {
+            "false"
+        };
         ops.push(op(Op::Replace, "/apiKeyRequired", value));
     }
     ops
@@ -576,7 +583,11 @@ async fn set_throttles(app: &App<RouteSyncConfig>, plan: &Plan, applied: &Applie
         .iter()
         .map(|key| op(Op::Remove, format!("/{key}"), None))
         .collect();
-    for (key, t) in plan.throttles_put.iter().filter(|(k, _)| !undone.contains(*k)) {
+    for (key, t) in plan
+        .throttles_put
+        .iter()
+        .filter(|(k, _)| !undone.contains(*k))
+    {
         ops.push(op(
             Op::Replace,
             format!("/{key}/throttling/rateLimit"),

@@ -8,9 +8,9 @@ use super::paths::{self, shown};
 use super::{Integration, Observed, PrivateApi};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
+use crate::governance::{self, Governed, MethodAuth, Policy};
 use crate::ids::ApiRef;
 use crate::ids::{ApiId, SsmPrefix, VpceId};
-use crate::governance::{self, Governed, MethodAuth, Policy};
 use crate::{policy, urls};
 
 /// The opt-in tag.

@@ -286,10 +286,18 @@ impl Observed {
 
     /// Every `(path, verb)` some registry record claims: the methods frontdoor owns.
     pub fn claimed_methods(&self) -> BTreeSet<(String, String)> {
+        self.route_owners().into_keys().collect()
+    }
+
+    /// The API whose record claims each `(path, verb)`.
+    pub fn route_owners(&self) -> BTreeMap<(String, String), &ApiRef> {
         self.records
-            .values()
-            .flat_map(|r| r.claims.iter())
-            .flat_map(|(path, verbs)| verbs.iter().map(move |v| (path.clone(), v.clone())))
+            .iter()
+            .flat_map(|(api, r)| {
+                r.claims.iter().flat_map(move |(path, verbs)| {
+                    verbs.iter().map(move |v| ((path.clone(), v.clone()), api))
+                })
+            })
             .collect()
     }
 

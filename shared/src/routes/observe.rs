@@ -199,7 +199,9 @@ async fn hub_auth(app: &App<RouteSyncConfig>) -> Result<MethodAuth> {
                 .send()
                 .await;
             match found {
-                Ok(a) => a.r#type().and_then(|t| AuthorizerKind::from_type(t.as_str())),
+                Ok(a) => a
+                    .r#type()
+                    .and_then(|t| AuthorizerKind::from_type(t.as_str())),
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_not_found_exception()) =>

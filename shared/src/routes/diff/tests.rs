@@ -24,10 +24,15 @@ fn public(paths: &[(&str, &str)]) -> Vec<PublicResource> {
             path: path.to_string(),
             methods: verbs
                 .split_whitespace()
-                .map(|v| (v.to_string(), LiveMethod {
-                    integration: None,
-                    auth: MethodAuth::open(),
-                }))
+                .map(|v| {
+                    (
+                        v.to_string(),
+                        LiveMethod {
+                            integration: None,
+                            auth: MethodAuth::open(),
+                        },
+                    )
+                })
                 .collect(),
         });
     }
