@@ -86,7 +86,10 @@ async fn plan_writes_nothing_apply_converges_status_shows_it() {
     assert!(ok);
     assert!(text.contains("GET    /cats"), "{text}");
     assert!(text.contains("[hand-made; open]"), "{text}");
-    assert!(text.contains("hub policy:") && text.contains("vpc link     V1 (legacy)"), "{text}");
+    assert!(
+        text.contains("hub policy:") && text.contains("vpc link     V1 (legacy)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -20,7 +20,8 @@ fn demo_prints_targets_route_tree_and_urls_then_stops() {
         "targets       10.0.1.4:443  10.0.3.4:443",
         "GET    /cats          -> https://",
         "GET    /dogs          -> https://",
-        "GET    /health        -> hand-made",
+        "GET    /health        -> hand-made  [open]",
+        "==> the hub governs its routes",
         "/frontdoor/apis/private-cats/status        exposed",
         "/frontdoor/apis/private-birds/status       refused: the resource policy is not restricted",
         "==> spoke 333333333333 removes private-dogs' expose tag",
@@ -39,6 +40,21 @@ fn demo_prints_targets_route_tree_and_urls_then_stops() {
         ["targets", "10.0.1.4:443", "10.0.3.4:443"],
         "{text}"
     );
+    // A governed route: the hub's authorizer, and the rate private-cats asked for within the
+    // hub's bounds (its burst: the hub's default).
+    let cats = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("GET    /cats          ->"))
+        .unwrap_or_default();
+    assert!(
+        cats.contains("[authorizer ") && cats.ends_with(", 20 rps, burst 50]"),
+        "{cats}\n{text}"
+    );
+    let dogs = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("GET    /dogs          ->"))
+        .unwrap_or_default();
+    assert!(dogs.ends_with(", 100 rps, burst 50]"), "{dogs}\n{text}");
     assert!(
         !text.contains("/owners"),
         "/owners must stay private:\n{text}"

@@ -76,6 +76,23 @@ async fn main() {
     )
     .await;
 
+    println!("==> the hub governs its routes: a Lambda authorizer and 100 rps (burst 50) on each; spoke {ACCOUNT_B} asks 20 rps for private-cats (expose:rate)");
+    let authorizer = aws_sdk_apigateway::Client::new(&sdk)
+        .create_authorizer()
+        .rest_api_id(&pets.public_api_id)
+        .name("hub-auth")
+        .r#type(aws_sdk_apigateway::types::AuthorizerType::Token)
+        .identity_source("method.request.header.Authorization")
+        .authorizer_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hub-auth/invocations")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap_or_default()
+        .to_string();
+    pets.tag(&pets.b, &pets.cats, &[("expose:rate", "20")])
+        .await;
+
     println!("==> running route-sync: a scheduled sweep over both spoke accounts");
     let api = RuntimeApi::start(vec![event("schedule.json", "")]);
     let mut env = aws_env(&emulator.endpoint_url());
@@ -87,6 +104,9 @@ async fn main() {
             "FRONTDOOR_ALLOWED_ACCOUNTS",
             format!("{ACCOUNT_B},{}", pets::ACCOUNT_C),
         ),
+        ("FRONTDOOR_AUTHORIZER_ID", authorizer),
+        ("FRONTDOOR_THROTTLE_RATE", "100".into()),
+        ("FRONTDOOR_THROTTLE_BURST", "50".into()),
     ]);
     let function = FunctionProcess::spawn(&route_binary, &api, &env);
     answer(&api, &function, "scheduled sweep");
@@ -127,18 +147,66 @@ async fn routes(pets: &Pets) {
         "--- public API {} (public-pets), stage prd",
         pets.public_api_id
     );
+    let governed = governance(pets).await;
     for ((path, verb), target) in pets.public_routes().await {
         let owner = if target == "MOCK" {
             "hand-made".to_string()
         } else {
             target
         };
-        println!("    {verb:<6} {path:<14} -> {owner}");
+        let policy = governed
+            .get(&(path.clone(), verb.clone()))
+            .cloned()
+            .unwrap_or_default();
+        println!("    {verb:<6} {path:<14} -> {owner}  [{policy}]");
     }
     println!("--- SSM parameters");
     for (name, value) in pets.published().await {
         println!("    {name:<42} {value}");
     }
+}
+
+/// Each public route's authorization and stage throttle, as `open` or `authorizer {id}`
+/// and `, {rate} rps, burst {burst}`.
+async fn governance(pets: &Pets) -> std::collections::BTreeMap<(String, String), String> {
+    let gw = aws_sdk_apigateway::Client::new(&pets.hub_sdk);
+    let stage = gw
+        .get_stage()
+        .rest_api_id(&pets.public_api_id)
+        .stage_name("prd")
+        .send()
+        .await
+        .ok();
+    let settings = stage.as_ref().and_then(|s| s.method_settings());
+    let page = gw
+        .get_resources()
+        .rest_api_id(&pets.public_api_id)
+        .embed("methods")
+        .limit(500)
+        .send()
+        .await
+        .unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for r in page.items() {
+        let path = r.path().unwrap_or_default();
+        for (verb, m) in r.resource_methods().into_iter().flatten() {
+            let mut text = match (m.authorization_type(), m.authorizer_id()) {
+                (Some("CUSTOM"), Some(id)) => format!("authorizer {id}"),
+                (Some("NONE") | None, _) => "open".to_string(),
+                (Some(other), _) => other.to_string(),
+            };
+            let key = shared::governance::method_setting_key(path, verb);
+            if let Some(s) = settings.and_then(|s| s.get(&key)) {
+                text.push_str(&format!(
+                    ", {} rps, burst {}",
+                    s.throttling_rate_limit(),
+                    s.throttling_burst_limit()
+                ));
+            }
+            out.insert((path.to_string(), verb.clone()), text);
+        }
+    }
+    out
 }
 
 fn answer(api: &RuntimeApi, function: &FunctionProcess, what: &str) {
