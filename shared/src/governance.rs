@@ -382,6 +382,20 @@ mod tests {
     }
 
     #[test]
+    fn no_route_can_name_the_stage_wide_setting() {
+        // A hostile path cannot reach `*/*` (every method of the stage) or another route's
+        // key: every key starts with the escaped leading `/`, and the escape is one-to-one.
+        for (path, verb) in [("/*", "*"), ("/", "*"), ("/~1x", "GET"), ("/a/b", "GET")] {
+            let key = method_setting_key(path, verb);
+            assert!(key.starts_with("~1") && key != "*/*", "{key}");
+        }
+        assert_ne!(
+            method_setting_key("/a~1b", "GET"),
+            method_setting_key("/a/b", "GET")
+        );
+    }
+
+    #[test]
     fn no_tags_get_the_hub_policy() {
         let (policy, hub) = closed();
         let g = governed(&tags(&[]), &account("111111111111"), &policy, &hub);
