@@ -343,14 +343,17 @@ pub(crate) fn advice(error: &Error) -> String {
             format!("{error}. Set each as a flag or FRONTDOOR_* variable (see --help).")
         }
         Error::Aws {
-            op, code, message, ..
-        } if code.contains("AccessDenied") || code.contains("Unauthorized") => {
+            op,
+            failure,
+            message,
+            ..
+        } if failure.is_access_denied() => {
             format!("{op} was denied: {message}. Grant that action to the role named above, or use credentials that have it.")
         }
-        Error::Aws { op, code, .. } if code == "DispatchFailure" || code == "Timeout" => {
+        Error::Aws { op, failure, .. } if failure.is_unreachable() => {
             let endpoint = std::env::var("AWS_ENDPOINT_URL")
                 .unwrap_or_else(|_| "the AWS endpoint for AWS_REGION".into());
-            format!("{op}: cannot reach {endpoint} ({code}). Check AWS_ENDPOINT_URL, AWS_REGION and the network.")
+            format!("{op}: cannot reach {endpoint} ({failure}). Check AWS_ENDPOINT_URL, AWS_REGION and the network.")
         }
         other => other.to_string(),
     }

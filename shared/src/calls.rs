@@ -27,9 +27,15 @@ pub struct Count {
 pub struct Calls {
     /// Counts per `(service, operation)`.
     pub per_operation: BTreeMap<(String, String), Count>,
-    /// Operation names, in call order.
+    /// Operation names, in call order: the last [`SEQUENCE_KEPT`] or so (a warm sandbox
+    /// runs for hours; the counts above are bounded by the operations there are).
     pub sequence: Vec<String>,
+    /// Calls made before the first one `sequence` still holds.
+    pub dropped: u64,
 }
+
+/// Calls `sequence` keeps: more than a first sweep of a large organisation makes (BENCHMARKS.md).
+pub const SEQUENCE_KEPT: usize = 16_384;
 
 impl Calls {
     /// Calls to operations that change state.
@@ -65,9 +71,16 @@ impl Calls {
                 out.insert(key.clone(), delta);
             }
         }
+        // Positions counted from the first call ever made, so a sequence that dropped its
+        // oldest entries in between still lines up.
+        let earlier_end = earlier.dropped + earlier.sequence.len() as u64;
+        let skip = usize::try_from(earlier_end.saturating_sub(self.dropped))
+            .unwrap_or(usize::MAX)
+            .min(self.sequence.len());
         Calls {
             per_operation: out,
-            sequence: self.sequence[earlier.sequence.len().min(self.sequence.len())..].to_vec(),
+            sequence: self.sequence[skip..].to_vec(),
+            dropped: earlier_end.max(self.dropped),
         }
     }
 
@@ -120,6 +133,11 @@ impl CallLog {
         if first_attempt {
             count.calls += 1;
             calls.sequence.push(meta.name().to_string());
+            if calls.sequence.len() > SEQUENCE_KEPT * 2 {
+                // Amortised: drop the older half at once.
+                calls.sequence.drain(..SEQUENCE_KEPT);
+                calls.dropped += SEQUENCE_KEPT as u64;
+            }
         } else {
             count.attempts += 1;
         }
@@ -197,5 +215,29 @@ mod tests {
             calls(&[("PutParameter", 2)]).per_operation
         );
         assert_eq!(delta.sequence, vec!["PutParameter", "PutParameter"]);
+    }
+
+    #[test]
+    fn a_warm_sandbox_keeps_a_bounded_sequence_and_since_still_lines_up() {
+        // GIVEN a log that has seen far more calls than it keeps
+        let log = CallLog::default();
+        let mut layer = aws_smithy_types::config_bag::Layer::new("test");
+        layer.store_put(Metadata::new("PutParameter", "ssm"));
+        let cfg = ConfigBag::of_layers(vec![layer]);
+        let total = SEQUENCE_KEPT * 5 + 3;
+        for _ in 0..total {
+            log.bump(&cfg, true);
+        }
+        let before = log.snapshot();
+        // THEN it holds at most twice what it keeps, and counts what it dropped
+        assert!(before.sequence.len() <= SEQUENCE_KEPT * 2);
+        assert_eq!(before.dropped + before.sequence.len() as u64, total as u64);
+        // AND the calls after a snapshot are exactly those, even across a drop
+        for _ in 0..SEQUENCE_KEPT {
+            log.bump(&cfg, true);
+        }
+        let delta = log.snapshot().since(&before);
+        assert_eq!(delta.sequence.len(), SEQUENCE_KEPT);
+        assert_eq!(delta.of("PutParameter"), SEQUENCE_KEPT as u64);
     }
 }

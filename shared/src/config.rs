@@ -156,49 +156,24 @@ impl RouteSyncConfig {
         let governance = policy(&mut vars);
         let integration_target =
             vars.optional(governance::INTEGRATION_TARGET_ARN, parse_load_balancer_arn);
-        vars.finish()?;
-        match (
-            vpc_endpoint_id,
-            public_api_id,
-            public_stage,
-            vpc_link_id,
-            allowed_accounts,
-            spoke_role_name,
-            ssm_prefix,
-            resource_quota,
-            spoke_concurrency,
-            account_concurrency,
-            governance,
-        ) {
-            (
-                Some(vpc_endpoint_id),
-                Some(public_api_id),
-                Some(public_stage),
-                Some(vpc_link_id),
-                Some(allowed_accounts),
-                Some(spoke_role_name),
-                Some(ssm_prefix),
-                Some(resource_quota),
-                Some(spoke_concurrency),
-                Some(account_concurrency),
-                Some(governance),
-            ) => Ok(Self {
-                vpc_endpoint_id,
-                public_api_id,
-                public_stage,
-                vpc_link_id,
-                allowed_accounts,
-                spoke_role_name,
-                ssm_prefix,
-                resource_quota,
+        let config = (|| {
+            Some(Self {
+                vpc_endpoint_id: vpc_endpoint_id?,
+                public_api_id: public_api_id?,
+                public_stage: public_stage?,
+                vpc_link_id: vpc_link_id?,
+                allowed_accounts: allowed_accounts?,
+                spoke_role_name: spoke_role_name?,
+                ssm_prefix: ssm_prefix?,
+                resource_quota: resource_quota?,
                 route_queue_url,
-                spoke_concurrency,
-                account_concurrency,
-                governance,
+                spoke_concurrency: spoke_concurrency?,
+                account_concurrency: account_concurrency?,
+                governance: governance?,
                 integration_target,
-            }),
-            _ => Err(Error::Config(Vec::new())),
-        }
+            })
+        })();
+        vars.finish(config)
     }
 }
 
@@ -365,16 +340,14 @@ impl TargetSyncConfig {
         let vpc_endpoint_id = vars.required(VPC_ENDPOINT_ID, VpceId::parse);
         let target_group_arn = vars.required(TARGET_GROUP_ARN, TargetGroupArn::parse);
         let ssm_prefix = vars.with_default(SSM_PREFIX, DEFAULT_SSM_PREFIX, SsmPrefix::parse);
-        vars.finish()?;
-        // finish() returned Ok, so every field parsed.
-        match (vpc_endpoint_id, target_group_arn, ssm_prefix) {
-            (Some(vpc_endpoint_id), Some(target_group_arn), Some(ssm_prefix)) => Ok(Self {
-                vpc_endpoint_id,
-                target_group_arn,
-                ssm_prefix,
-            }),
-            _ => Err(Error::Config(Vec::new())),
-        }
+        let config = (|| {
+            Some(Self {
+                vpc_endpoint_id: vpc_endpoint_id?,
+                target_group_arn: target_group_arn?,
+                ssm_prefix: ssm_prefix?,
+            })
+        })();
+        vars.finish(config)
     }
 }
 
@@ -438,11 +411,12 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         None
     }
 
-    fn finish(self) -> Result<()> {
-        if self.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Config(self.problems))
+    /// The config, or every problem found. A field is `None` only when its problem was
+    /// recorded, so `config` is `Some` exactly when there is no problem.
+    fn finish<T>(self, config: Option<T>) -> Result<T> {
+        match config {
+            Some(config) if self.problems.is_empty() => Ok(config),
+            _ => Err(Error::Config(self.problems)),
         }
     }
 }

@@ -40,12 +40,12 @@ pub enum Error {
     },
 
     /// An AWS call failed.
-    #[error("{op} failed: {code}: {message}")]
+    #[error("{op} failed: {failure}: {message}")]
     Aws {
         /// The API operation, e.g. `RegisterTargets`.
         op: &'static str,
-        /// AWS's error code, or the kind of failure when there was no response.
-        code: String,
+        /// How: AWS's answer (its code), or why there was none.
+        failure: Failure,
         /// AWS's message, or the error chain when there was no response.
         message: String,
         /// Throttling, 5xx, timeouts and connection failures are transient.
@@ -68,6 +68,70 @@ pub enum Error {
     /// Re-reading after apply did not show what was applied. Transient: a retry re-observes.
     #[error("drift after apply: {0}")]
     Drift(String),
+
+    /// A write this run cannot make because another of its writes was refused first (a
+    /// parent another API was to create). Permanent for this run; the next one plans again.
+    #[error("{0}")]
+    Blocked(String),
+}
+
+/// How an AWS call failed: AWS's own error code when it answered, else why it did not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// AWS answered with an error.
+    Service {
+        /// AWS's code, e.g. `AccessDeniedException` (`Unknown` when the answer had none).
+        code: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The call's credentials could not be had: STS answered AssumeRole with this code.
+    AssumeRole {
+        /// STS's code, e.g. `AccessDenied`.
+        code: String,
+    },
+    /// No answer: the connection could not be made, or broke.
+    Unreachable,
+    /// No answer within the timeout.
+    Timeout,
+    /// An answer that could not be read.
+    Unreadable,
+    /// The request could not be built: a bug or bad input.
+    NotSent,
+}
+
+impl Failure {
+    /// AWS's error code, when AWS (or STS for the credentials) answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Failure::Service { code, .. } | Failure::AssumeRole { code } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// AWS refused the caller's permissions (IAM or a resource policy).
+    pub fn is_access_denied(&self) -> bool {
+        self.code()
+            .is_some_and(|c| c.contains("AccessDenied") || c.contains("Unauthorized"))
+    }
+
+    /// AWS was never reached, or did not answer in time.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Failure::Unreachable | Failure::Timeout)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Service { code, .. } => f.write_str(code),
+            Failure::AssumeRole { code } => write!(f, "AssumeRole {code}"),
+            Failure::Unreachable => f.write_str("no connection"),
+            Failure::Timeout => f.write_str("timed out"),
+            Failure::Unreadable => f.write_str("unreadable answer"),
+            Failure::NotSent => f.write_str("request not sent"),
+        }
+    }
 }
 
 fn list_problems(problems: &[ConfigProblem]) -> String {
@@ -84,7 +148,10 @@ impl Error {
         match self {
             Error::Aws { transient, .. } => *transient,
             Error::Drift(_) => true,
-            Error::Config(_) | Error::BadEvent { .. } | Error::Registry { .. } => false,
+            Error::Config(_)
+            | Error::BadEvent { .. }
+            | Error::Registry { .. }
+            | Error::Blocked(_) => false,
         }
     }
 
@@ -96,13 +163,14 @@ impl Error {
             Error::Aws { .. } => "Aws",
             Error::Registry { .. } => "Registry",
             Error::Drift(_) => "Drift",
+            Error::Blocked(_) => "Blocked",
         }
     }
 
     /// The AWS error code, when this is an AWS error.
     pub fn aws_code(&self) -> Option<&str> {
         match self {
-            Error::Aws { code, .. } => Some(code),
+            Error::Aws { failure, .. } => failure.code(),
             _ => None,
         }
     }
@@ -151,7 +219,7 @@ fn classify<E>(op: &'static str, err: SdkError<E, Response>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let (code, message, transient) = match &err {
+    let (failure, message, transient) = match &err {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown").to_string();
             let status = service.raw().status().as_u16();
@@ -163,26 +231,26 @@ where
                     || TRANSIENT_ERRORS.contains(&code.as_str())
                     || status == 429
                     || status >= 500);
-            (code, message, transient)
+            (Failure::Service { code, status }, message, transient)
         }
         // A spoke call whose credentials could not be had: the SDK reports the failed
         // AssumeRole as a dispatch failure, but STS answered, and its code decides. A role
         // that is gone or does not trust the hub (AccessDenied) fails the same way every
         // time; only STS throttling or 5xx is worth a retry.
         SdkError::DispatchFailure(_) => match assume_role_error(&err) {
-            Some((code, message, transient)) => (code, format!("AssumeRole: {message}"), transient),
+            Some((code, message, transient)) => (Failure::AssumeRole { code }, message, transient),
             // No usable answer from AWS: the network, or a connection that failed.
-            None => ("DispatchFailure".into(), chain(&err), true),
+            None => (Failure::Unreachable, chain(&err), true),
         },
         // No usable answer from AWS: a timeout, or a garbled reply.
-        SdkError::TimeoutError(_) => ("Timeout".into(), chain(&err), true),
-        SdkError::ResponseError(_) => ("ResponseError".into(), chain(&err), true),
+        SdkError::TimeoutError(_) => (Failure::Timeout, chain(&err), true),
+        SdkError::ResponseError(_) => (Failure::Unreadable, chain(&err), true),
         // The request could not be built: a bug or bad input, retrying will not help.
-        _ => ("ConstructionFailure".into(), chain(&err), false),
+        _ => (Failure::NotSent, chain(&err), false),
     };
     Error::Aws {
         op,
-        code,
+        failure,
         message,
         transient,
         source: Box::new(err),

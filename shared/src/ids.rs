@@ -3,6 +3,24 @@
 
 use std::fmt;
 
+/// `as_str` and `Display` (the value as AWS writes it) for a validated string newtype.
+macro_rules! string_id {
+    ($name:ident) => {
+        impl $name {
+            /// The value as AWS writes it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 /// An interface VPC endpoint id, `vpce-` followed by hex.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VpceId(String);
@@ -18,18 +36,9 @@ impl VpceId {
         }
         Ok(Self(s.to_string()))
     }
-
-    /// The id as AWS writes it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for VpceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(VpceId);
 
 /// An ELBv2 target group ARN,
 /// `arn:{partition}:elasticloadbalancing:{region}:{account}:targetgroup/{name}/{id}`.
@@ -131,16 +140,13 @@ impl SsmPrefix {
         Ok(Self(s.to_string()))
     }
 
-    /// The prefix, without a trailing slash.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// `{prefix}/{rest}`.
     pub fn join(&self, rest: &str) -> String {
         format!("{}/{rest}", self.0)
     }
 }
+
+string_id!(SsmPrefix);
 
 /// A 12-digit AWS account id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -155,18 +161,9 @@ impl AccountId {
             Err(format!("{s:?} is not a 12-digit account id"))
         }
     }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(AccountId);
 
 /// A REST API id: 10 lowercase letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,18 +183,9 @@ impl ApiId {
             ))
         }
     }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for ApiId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(ApiId);
 
 /// One private API: the account that owns it and its id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

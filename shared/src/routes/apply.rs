@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_apigateway::error::ProvideErrorMetadata;
-use aws_sdk_apigateway::types::{ConnectionType, IntegrationType, Op, PatchOperation};
+use aws_sdk_apigateway::types::{Op, PatchOperation};
 use tracing::warn;
 
 use super::diff::tree::quota_refusal;
@@ -369,13 +369,9 @@ async fn write_group(
         (!ids.contains_key(parent) && !planned).then(|| parent.to_string())
     });
     let outcome = match missing_parent {
-        Some(parent) => Err(Error::Aws {
-            op: "CreateResource",
-            code: "ParentMissing".into(),
-            message: format!("its parent {parent} was not made (another API was refused)"),
-            transient: false,
-            source: format!("parent {parent} missing").into(),
-        }),
+        Some(parent) => Err(Error::Blocked(format!(
+            "its parent {parent} was not made (another API was refused)"
+        ))),
         None => {
             write_group_steps(
                 app,
@@ -399,7 +395,12 @@ async fn write_group(
         Err(e) => e,
     };
     let reason = match &error {
-        Error::Aws { code, message, .. } if crate::error::is_quota_message(code, message) => {
+        Error::Aws {
+            failure, message, ..
+        } if failure
+            .code()
+            .is_some_and(|code| crate::error::is_quota_message(code, message)) =>
+        {
             // AWS's quota is below the configured one: remember it, so the next runs refuse
             // before writing (and say the same thing).
             let learned = LearnedQuota {
@@ -415,8 +416,11 @@ async fn write_group(
             quota_refusal(learned.enforced.min(learned.configured))
         }
         Error::Aws {
-            op, code, message, ..
-        } => format!("AWS refused {op}: {code}: {message}"),
+            op,
+            failure,
+            message,
+            ..
+        } => format!("AWS refused {op}: {failure}: {message}"),
         other => other.to_string(),
     };
     made.retain(|p| !others_need(p));
@@ -767,10 +771,10 @@ async fn put_integration(
         .rest_api_id(app.config.public_api_id.as_str())
         .resource_id(resource_id)
         .http_method(verb)
-        .r#type(IntegrationType::from(integration.kind.as_str()))
+        .set_type(integration.kind.clone())
         .integration_http_method(&integration.http_method)
         .uri(&integration.uri)
-        .connection_type(ConnectionType::from(integration.connection_type.as_str()))
+        .set_connection_type(integration.connection_type.clone())
         .connection_id(&integration.connection_id)
         .set_integration_target(integration.integration_target.clone());
     for (k, v) in &integration.request_parameters {

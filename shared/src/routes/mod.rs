@@ -8,6 +8,8 @@
 mod apply;
 pub mod desired;
 pub mod diff;
+#[cfg(test)]
+mod fixtures;
 mod observe;
 pub mod paths;
 pub mod status;
@@ -19,6 +21,8 @@ use tracing::{info, instrument};
 
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
+use aws_sdk_apigateway::types::{ConnectionType, IntegrationType};
+
 use crate::error::Result;
 use crate::governance::{MethodAuth, Throttle};
 use crate::ids::{AccountId, ApiRef};
@@ -41,16 +45,16 @@ pub struct Scope {
 }
 
 /// An integration as frontdoor writes it and compares it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Integration {
-    /// `HTTP_PROXY` for frontdoor's routes.
-    pub kind: String,
+    /// `HTTP_PROXY` for frontdoor's routes (`None` when AWS gives no type).
+    pub kind: Option<IntegrationType>,
     /// The HTTP method sent to the private API.
     pub http_method: String,
     /// The private API's URL for this resource.
     pub uri: String,
-    /// `VPC_LINK` for frontdoor's routes.
-    pub connection_type: String,
+    /// `VPC_LINK` for frontdoor's routes (`None` on a method without one).
+    pub connection_type: Option<ConnectionType>,
     /// The VPC link id.
     pub connection_id: String,
     /// The load balancer a VPC link V2 sends to (`integrationTarget`); `None` with a V1 link.

@@ -345,16 +345,10 @@ fn public_resource(r: Resource) -> PublicResource {
             m.iter()
                 .map(|(verb, method)| {
                     let integration = method.method_integration().map(|i| Integration {
-                        kind: i
-                            .r#type()
-                            .map(|t| t.as_str().to_string())
-                            .unwrap_or_default(),
+                        kind: i.r#type().cloned(),
                         http_method: i.http_method().unwrap_or_default().to_string(),
                         uri: i.uri().unwrap_or_default().to_string(),
-                        connection_type: i
-                            .connection_type()
-                            .map(|t| t.as_str().to_string())
-                            .unwrap_or_default(),
+                        connection_type: i.connection_type().cloned(),
                         connection_id: i.connection_id().unwrap_or_default().to_string(),
                         integration_target: i.integration_target().map(str::to_string),
                         request_parameters: i

@@ -48,6 +48,16 @@ fn public_writes(c: &Calls) -> u64 {
 #[tokio::main]
 async fn main() {
     let mut rows = Vec::new();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--compare") {
+        let (Some(a), Some(b)) = (args.get(at + 1), args.get(at + 2)) else {
+            panic!("usage: bench --compare <binaries before> <binaries after>");
+        };
+        println!("frontdoor bench: two builds of the functions side by side, one run");
+        compare(&mut rows, &PathBuf::from(a), &PathBuf::from(b)).await;
+        print_table(&rows);
+        return;
+    }
     if std::env::args().any(|a| a == "--scale") {
         let accounts = if std::env::args().any(|a| a == "--quick") {
             10
@@ -356,6 +366,64 @@ async fn many_apis(pets: &Pets, n: usize, resources: usize) -> Vec<(String, Stri
         out.push((account.to_string(), id));
     }
     out
+}
+
+/// Size, cold start and peak RSS of two builds of the functions, measured in one run: cold
+/// starts interleaved in rounds (A then B, three times), so drift on the machine falls on both.
+async fn compare(rows: &mut Vec<Row>, a: &std::path::Path, b: &std::path::Path) {
+    let label = |d: &std::path::Path| d.display().to_string();
+    for name in ["target-sync", "route-sync"] {
+        let size = |d: &std::path::Path| {
+            std::fs::metadata(d.join(name))
+                .map(|m| m.len())
+                .unwrap_or_else(|e| panic!("{}: {e}", d.join(name).display()))
+        };
+        let (sa, sb) = (size(a), size(b));
+        row(
+            rows,
+            format!("{name}: binary size, before -> after"),
+            format!("{:.2} -> {:.2} MB", sa as f64 / 1e6, sb as f64 / 1e6),
+            "<= 6 MB",
+            Some(sb <= 6_000_000),
+        );
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            ta.push(cold_starts(|| Command::new(a.join(name)), 7));
+            tb.push(cold_starts(|| Command::new(b.join(name)), 7));
+        }
+        ta.sort();
+        tb.sort();
+        row(
+            rows,
+            format!("{name}: cold start to first poll, before -> after (median of 3 x 7)"),
+            format!("{:.1} -> {:.1} ms", ms(ta[1]), ms(tb[1])),
+            "after <= before",
+            None,
+        );
+    }
+    let (ra, rb) = (peak_rss_over_seed(a).await, peak_rss_over_seed(b).await);
+    row(
+        rows,
+        "peak RSS over the seed (target-sync, route-sync), before",
+        format!(
+            "{:.1} / {:.1} MB",
+            ra.0 as f64 / 1024.0,
+            ra.1 as f64 / 1024.0
+        ),
+        label(a),
+        None,
+    );
+    row(
+        rows,
+        "peak RSS over the seed (target-sync, route-sync), after",
+        format!(
+            "{:.1} / {:.1} MB",
+            rb.0 as f64 / 1024.0,
+            rb.1 as f64 / 1024.0
+        ),
+        label(b),
+        Some(rb.0.max(rb.1) <= 32 * 1024),
+    );
 }
 
 fn cold_starts(make: impl Fn() -> Command, runs: usize) -> Duration {

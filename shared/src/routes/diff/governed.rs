@@ -43,14 +43,14 @@ pub(super) fn governance(
     let mut out = Governance::default();
     for (api, routes) in &claims.assigned {
         let Some(w) = wanted.get(api) else { continue };
-        for key in routes.keys() {
+        for key @ (path, verb) in routes.keys() {
             if let Some(auth) = live_auth(key).filter(|a| **a != w.governed.auth) {
                 out.update_methods
                     .entry(api.clone())
                     .or_default()
                     .insert(key.clone(), auth.clone());
             }
-            let setting = method_setting_key(&key.0, &key.1);
+            let setting = method_setting_key(path, verb);
             match (w.governed.throttle, observed.throttles.get(&setting)) {
                 (Some(want), Some(Some(live))) if *live == want => {}
                 (Some(want), _) => {

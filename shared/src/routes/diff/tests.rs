@@ -8,8 +8,8 @@ use proptest::test_runner::RngSeed;
 use super::model::applied;
 use super::*;
 use crate::ids::{AccountId, ApiId};
-use crate::routes::desired::tests::{cats, ctx, deployed};
 use crate::routes::desired::Context;
+use crate::routes::fixtures::{cats, ctx, deployed};
 use crate::routes::{paths, plan, Holder, LiveMethod, PrivateApi, PublicResource};
 
 fn public(paths: &[(&str, &str)]) -> Vec<PublicResource> {
