@@ -167,6 +167,7 @@ impl Output {
                     .map(|i| i.uri.clone())
                     .unwrap_or_default();
                 let throttle = observed
+                    .stage
                     .throttles
                     .get(&method_setting_key(&r.path, verb))
                     .map(|t| t.map_or_else(|| "set by hand".into(), |t| t.to_string()));

@@ -201,17 +201,30 @@ impl From<Error> for lambda_runtime::Diagnostic {
 /// Names the operation of an SDK call's result and turns its error into [`Error::Aws`].
 ///
 /// `client.describe_vpc_endpoints().send().await.op("DescribeVpcEndpoints")?`
-pub trait AwsResultExt<T> {
+pub trait AwsResultExt<T, E> {
     /// Converts the SDK error, recording which operation failed.
     fn op(self, op: &'static str) -> Result<T>;
+
+    /// The same, with "not found" (as the operation's `is_not_found`, e.g.
+    /// `GetStageError::is_not_found_exception`, tells it) as `Ok(None)`: for reads of
+    /// something that may not exist yet, and deletes that a lost answer may have done.
+    fn op_or_missing(self, op: &'static str, is_not_found: fn(&E) -> bool) -> Result<Option<T>>;
 }
 
-impl<T, E> AwsResultExt<T> for std::result::Result<T, SdkError<E, Response>>
+impl<T, E> AwsResultExt<T, E> for std::result::Result<T, SdkError<E, Response>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn op(self, op: &'static str) -> Result<T> {
         self.map_err(|e| classify(op, e))
+    }
+
+    fn op_or_missing(self, op: &'static str, is_not_found: fn(&E) -> bool) -> Result<Option<T>> {
+        match self {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.as_service_error().is_some_and(is_not_found) => Ok(None),
+            Err(e) => Err(classify(op, e)),
+        }
     }
 }
 

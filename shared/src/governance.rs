@@ -200,6 +200,13 @@ impl Default for MethodAuth {
 }
 
 impl MethodAuth {
+    /// Whether a method carrying this lets in a caller `hub` would not: it lacks the
+    /// hub's authorizer (or has another), or the API key the hub requires.
+    pub fn is_weaker_than(&self, hub: &MethodAuth) -> bool {
+        (hub.authorization != Authorization::Open && self.authorization != hub.authorization)
+            || (hub.api_key_required && !self.api_key_required)
+    }
+
     /// No authorizer, no API key.
     pub fn open() -> Self {
         MethodAuth {
@@ -302,13 +309,26 @@ pub fn governed(
     };
     let rate = tag_number(tags, TAG_RATE, policy.max.rate)?;
     let burst = tag_number(tags, TAG_BURST, policy.max.burst)?;
-    // A tag sets its half; the other half is the hub's default, else the hub's maximum.
-    let throttle = match (rate, burst) {
-        (None, None) => policy.throttle,
-        (rate, burst) => Some(Throttle {
-            rate: rate.unwrap_or(policy.throttle.map_or(policy.max.rate, |t| t.rate)),
-            burst: burst.unwrap_or(policy.throttle.map_or(policy.max.burst, |t| t.burst)),
+    // A tag sets its half; the other half is the hub's default. Without one, both are
+    // needed: filling the other half from the maximum would hand a spoke that asks for
+    // less burst the whole maximum rate, above the stage's own throttle.
+    let throttle = match (rate, burst, policy.throttle) {
+        (None, None, default) => default,
+        (Some(rate), Some(burst), _) => Some(Throttle { rate, burst }),
+        (rate, burst, Some(default)) => Some(Throttle {
+            rate: rate.unwrap_or(default.rate),
+            burst: burst.unwrap_or(default.burst),
         }),
+        (Some(_), None, None) => {
+            return Err(format!(
+                "{TAG_RATE} needs {TAG_BURST} too: the hub sets no default throttle"
+            ))
+        }
+        (None, Some(_), None) => {
+            return Err(format!(
+                "{TAG_BURST} needs {TAG_RATE} too: the hub sets no default throttle"
+            ))
+        }
     };
     Ok(Governed { auth, throttle })
 }
@@ -453,6 +473,29 @@ mod tests {
                 "{tag}={value}: {g:?}"
             );
         }
+    }
+
+    #[test]
+    fn half_a_throttle_without_a_hub_default_is_refused() {
+        let (mut policy, hub) = closed();
+        policy.throttle = None;
+        let g = governed(
+            &tags(&[("expose:burst", "10")]),
+            &account("111111111111"),
+            &policy,
+            &hub,
+        );
+        assert!(g.is_err_and(|e| e.contains("needs expose:rate too")));
+        let both = governed(
+            &tags(&[("expose:rate", "10"), ("expose:burst", "5")]),
+            &account("111111111111"),
+            &policy,
+            &hub,
+        );
+        assert_eq!(
+            both.map(|g| g.throttle),
+            Ok(Some(Throttle { rate: 10, burst: 5 }))
+        );
     }
 
     #[test]

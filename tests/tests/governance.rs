@@ -259,17 +259,26 @@ async fn tags_outside_the_hubs_bounds_are_refused_and_say_why() {
         "{cats}"
     );
 
-    // WHEN B asks for a rate within bounds
+    // WHEN B asks for a rate alone, the hub setting no default to fill the burst from
     p.untag(&p.b, &p.cats, &["expose:auth"]).await;
     p.tag(&p.b, &p.cats, &[("expose:rate", "300")]).await;
     sweep(&app).await;
-    // THEN its routes carry the authorizer and its rate (the burst: the hub's maximum, as
-    // the hub sets no default)
+    // THEN it is refused: the burst is not filled up to the hub's maximum
+    let cats = status(&p, "private-cats").await;
+    assert!(
+        cats.contains("expose:rate needs expose:burst too"),
+        "{cats}"
+    );
+
+    // WHEN B asks for both within bounds
+    p.tag(&p.b, &p.cats, &[("expose:burst", "100")]).await;
+    sweep(&app).await;
+    // THEN its routes carry the authorizer and its throttle
     let live = methods(&p).await;
     let stage = throttles(&p).await;
     for path in ["/cats", "/cats/{id}"] {
         assert_eq!(live[&key(path, "GET")].authorization_type(), Some("CUSTOM"));
-        assert_eq!(stage.get(&setting(path, "GET")), Some(&(300.0, 200)));
+        assert_eq!(stage.get(&setting(path, "GET")), Some(&(300.0, 100)));
     }
     // AND dogs, which asked for none, have no throttle of their own
     assert!(!stage.contains_key(&setting("/dogs", "GET")), "{stage:?}");
@@ -407,4 +416,86 @@ async fn with_a_vpc_link_v2_routes_carry_the_integration_target() {
     }
     assert_eq!(sweep(&v2).await.writes, 0);
     let _ = hub_account();
+}
+
+#[tokio::test]
+async fn a_spoke_that_makes_itself_unreadable_still_gets_the_hubs_authorizer() {
+    // GIVEN open routes for both spokes
+    let (emulator, p) = world().await;
+    sweep(&p.app()).await;
+    // WHEN spoke C breaks the hub's read access (its role can no longer be assumed) and the
+    // hub then requires its authorizer
+    emulator.settings(&serde_json::json!({"deny_assume_role": [frontdoor_tests::pets::ACCOUNT_C]}));
+    let auth = authorizer(&p, AuthorizerType::Token).await;
+    let governed = p.app_with(&[(AUTHORIZER_ID, &auth)]);
+    let report = sweep(&governed).await;
+    // THEN C's routes, kept as they are otherwise (its account is skipped), carry the
+    // authorizer too: unreadable is not a way out of the hub's policy
+    assert_eq!(report.accounts_skipped, 1, "{report:?}");
+    let live = methods(&p).await;
+    for (path, verb) in ROUTES {
+        assert_eq!(
+            live[&key(path, verb)].authorization_type(),
+            Some("CUSTOM"),
+            "{verb} {path}"
+        );
+    }
+    assert_eq!(report.deployments, 1);
+    // AND the next sweep writes nothing
+    assert_eq!(sweep(&governed).await.writes, 0);
+}
+
+#[tokio::test]
+async fn stage_settings_someone_else_made_are_kept_and_new_ones_keep_the_stage_logging() {
+    // GIVEN a stage whose operators log and meter every method (`*/*`)
+    let (_emulator, p) = world().await;
+    sweep(&p.app()).await;
+    let gw = aws_sdk_apigateway::Client::new(&p.hub_sdk);
+    let patch = |path: &str, value: &str| {
+        aws_sdk_apigateway::types::PatchOperation::builder()
+            .op(aws_sdk_apigateway::types::Op::Replace)
+            .path(path)
+            .value(value)
+            .build()
+    };
+    gw.update_stage()
+        .rest_api_id(&p.public_api_id)
+        .stage_name("prd")
+        .patch_operations(patch("/*/*/metrics/enabled", "true"))
+        .patch_operations(patch("/*/*/logging/loglevel", "INFO"))
+        .send()
+        .await
+        .unwrap();
+    // WHEN the hub sets a default throttle
+    let throttled = p.app_with(&[(THROTTLE_RATE, "100"), (THROTTLE_BURST, "50")]);
+    sweep(&throttled).await;
+    // THEN each new per-method setting carries the stage's metrics and logging, not AWS's
+    // defaults (off)
+    let stage = gw
+        .get_stage()
+        .rest_api_id(&p.public_api_id)
+        .stage_name("prd")
+        .send()
+        .await
+        .unwrap();
+    let dogs = &stage.method_settings().unwrap()[&setting("/dogs", "GET")];
+    assert!(dogs.metrics_enabled(), "{dogs:?}");
+    assert_eq!(dogs.logging_level(), Some("INFO"), "{dogs:?}");
+    // WHEN an operator enables caching on /cats and the hub drops the default throttle
+    gw.update_stage()
+        .rest_api_id(&p.public_api_id)
+        .stage_name("prd")
+        .patch_operations(patch(
+            &format!("/{}/caching/enabled", setting("/cats", "GET")),
+            "true",
+        ))
+        .send()
+        .await
+        .unwrap();
+    sweep(&p.app()).await;
+    // THEN settings that hold only frontdoor's throttle (and the copied logging) go... but
+    // the one with the operator's caching stays
+    let left = throttles(&p).await;
+    assert!(left.contains_key(&setting("/cats", "GET")), "{left:?}");
+    assert!(!left.contains_key(&setting("/dogs", "GET")), "{left:?}");
 }

@@ -12,6 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_apigateway::error::ProvideErrorMetadata;
+use aws_sdk_apigateway::operation::delete_method::DeleteMethodError;
+use aws_sdk_apigateway::operation::delete_resource::DeleteResourceError;
+use aws_sdk_apigateway::operation::update_stage::UpdateStageError;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use tracing::warn;
 
@@ -42,6 +45,8 @@ pub struct Applied {
     pub pending: BTreeSet<ApiRef>,
     /// A "deploy" message was enqueued instead of deploying.
     pub deploy_enqueued: bool,
+    /// Per-method stage settings AWS refused (logged; the next run tries again).
+    pub throttles_refused: usize,
 }
 
 impl Applied {
@@ -177,8 +182,6 @@ pub async fn apply(
         }
     }
 
-    set_throttles(app, plan, &applied).await?;
-
     // Each refused API's record goes back to what it held (plus integrations that stay).
     let undone: BTreeMap<&ApiRef, Option<Record>> = plan
         .apis
@@ -248,6 +251,9 @@ pub async fn apply(
         Some(None) => registry::delete(ssm, &registry::sweep_cursor_parameter(prefix)).await?,
         None => {}
     }
+    // Last: stage settings are best effort for each route, after every record, status and
+    // the cursor, so a refused setting never holds back the rest of the run.
+    applied.throttles_refused = set_throttles(app, observed, plan, &applied).await?;
     Ok(applied)
 }
 
@@ -299,15 +305,8 @@ async fn delete_method(app: &App<RouteSyncConfig>, resource_id: &str, verb: &str
         .http_method(verb)
         .send()
         .await;
-    match deleted {
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        other => other.map(|_| ()).op("DeleteMethod"),
-    }
+    deleted.op_or_missing("DeleteMethod", DeleteMethodError::is_not_found_exception)?;
+    Ok(())
 }
 
 /// Deletes one resource (and its methods); already gone counts as done.
@@ -320,15 +319,11 @@ async fn delete_resource(app: &App<RouteSyncConfig>, resource_id: &str) -> Resul
         .resource_id(resource_id)
         .send()
         .await;
-    match deleted {
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        other => other.map(|_| ()).op("DeleteResource"),
-    }
+    deleted.op_or_missing(
+        "DeleteResource",
+        DeleteResourceError::is_not_found_exception,
+    )?;
+    Ok(())
 }
 
 fn resource_id(ids: &BTreeMap<String, String>, path: &str) -> Result<String> {
@@ -504,10 +499,8 @@ async fn write_group_steps(
         methods_put.push((path.clone(), verb.clone()));
         put_integration(app, &resource_id(ids, path)?, verb, integration).await?;
     }
-    for ((path, verb), integration) in &group.put_integrations {
-        put_integration(app, &resource_id(ids, path)?, verb, integration).await?;
-        integrations.push((path.clone(), verb.clone()));
-    }
+    // Authorization before integrations: a method handed over to this API is never left
+    // serving its new backend with its old owner's (weaker) authorization.
     for ((path, verb), live) in &group.update_methods {
         let operations = auth_patch(live, &group.auth);
         gw.update_method()
@@ -518,6 +511,10 @@ async fn write_group_steps(
             .send()
             .await
             .op("UpdateMethod")?;
+    }
+    for ((path, verb), integration) in &group.put_integrations {
+        put_integration(app, &resource_id(ids, path)?, verb, integration).await?;
+        integrations.push((path.clone(), verb.clone()));
     }
     Ok(())
 }
@@ -562,12 +559,23 @@ fn auth_patch(live: &MethodAuth, want: &MethodAuth) -> Vec<PatchOperation> {
     ops
 }
 
-/// UpdateStage operations per request: a bound of frontdoor's, as AWS documents no limit.
-const STAGE_PATCH_BATCH: usize = 50;
+/// Per-method settings per UpdateStage request (a few operations each): a bound of
+/// frontdoor's, as AWS documents none.
+const STAGE_KEYS_PER_REQUEST: usize = 16;
 
 /// Sets and removes per-method throttles on the public stage: stage settings, which take
-/// effect without a deployment. The routes of an API AWS refused get none (they were undone).
-async fn set_throttles(app: &App<RouteSyncConfig>, plan: &Plan, applied: &Applied) -> Result<()> {
+/// effect without a deployment. The routes of an API AWS refused get none (they were
+/// undone). A new setting starts from AWS's defaults, logging and metrics off, so it copies
+/// the stage-wide (`*/*`) ones. Best effort per route: a request AWS refuses is retried one
+/// route at a time, and a route whose setting AWS refuses is logged and counted (returned),
+/// not fatal; throttling, 5xx and a concurrent modification (409) fail the run, which is
+/// retried.
+async fn set_throttles(
+    app: &App<RouteSyncConfig>,
+    observed: &Observed,
+    plan: &Plan,
+    applied: &Applied,
+) -> Result<usize> {
     let undone: BTreeSet<String> = plan
         .apis
         .iter()
@@ -582,53 +590,108 @@ async fn set_throttles(app: &App<RouteSyncConfig>, plan: &Plan, applied: &Applie
             .set_value(value)
             .build()
     };
-    let mut ops: Vec<PatchOperation> = plan
+    let mut per_key: Vec<(&String, Vec<PatchOperation>)> = plan
         .throttles_remove
         .iter()
-        .map(|key| op(Op::Remove, format!("/{key}"), None))
+        .map(|key| (key, vec![op(Op::Remove, format!("/{key}"), None)]))
         .collect();
     for (key, t) in plan
         .throttles_put
         .iter()
         .filter(|(k, _)| !undone.contains(*k))
     {
-        ops.push(op(
-            Op::Replace,
-            format!("/{key}/throttling/rateLimit"),
-            Some(t.rate.to_string()),
-        ));
-        ops.push(op(
-            Op::Replace,
-            format!("/{key}/throttling/burstLimit"),
-            Some(t.burst.to_string()),
-        ));
-    }
-    for batch in ops.chunks(STAGE_PATCH_BATCH) {
-        let updated = app
-            .clients
-            .apigateway
-            .update_stage()
-            .rest_api_id(app.config.public_api_id.as_str())
-            .stage_name(&app.config.public_stage)
-            .set_patch_operations(Some(batch.to_vec()))
-            .send()
-            .await;
-        match updated {
-            // The stage is made by the first deployment, which this run left to the queue:
-            // the run after it sets them.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
-            {
-                warn!("public stage not deployed yet; its throttles wait for the next run");
-                return Ok(());
+        let mut ops = vec![
+            op(
+                Op::Replace,
+                format!("/{key}/throttling/rateLimit"),
+                Some(t.rate.to_string()),
+            ),
+            op(
+                Op::Replace,
+                format!("/{key}/throttling/burstLimit"),
+                Some(t.burst.to_string()),
+            ),
+        ];
+        if let (false, Some(wide)) = (
+            observed.stage.throttles.contains_key(key),
+            &observed.stage.stage_wide,
+        ) {
+            ops.push(op(
+                Op::Replace,
+                format!("/{key}/metrics/enabled"),
+                Some(wide.metrics.to_string()),
+            ));
+            ops.push(op(
+                Op::Replace,
+                format!("/{key}/logging/dataTrace"),
+                Some(wide.data_trace.to_string()),
+            ));
+            if let Some(level) = &wide.logging_level {
+                ops.push(op(
+                    Op::Replace,
+                    format!("/{key}/logging/loglevel"),
+                    Some(level.clone()),
+                ));
             }
-            other => {
-                other.op("UpdateStage")?;
+        }
+        per_key.push((key, ops));
+    }
+    let mut refused = 0;
+    for chunk in per_key.chunks(STAGE_KEYS_PER_REQUEST) {
+        let all: Vec<PatchOperation> = chunk.iter().flat_map(|(_, ops)| ops.clone()).collect();
+        match update_stage(app, all).await? {
+            Patched::Done => continue,
+            Patched::NoStage => {
+                // Made by the first deployment, which this run may have left to the queue.
+                warn!("public stage not deployed yet; its throttles wait for the next run");
+                return Ok(refused);
+            }
+            Patched::Refused(_) => {}
+        }
+        for (key, ops) in chunk {
+            match update_stage(app, ops.clone()).await? {
+                Patched::Done => {}
+                Patched::NoStage => return Ok(refused),
+                Patched::Refused(why) => {
+                    warn!(setting = %key, reason = %why, "AWS refused this route's stage setting; the next run tries again");
+                    refused += 1;
+                }
             }
         }
     }
-    Ok(())
+    Ok(refused)
+}
+
+/// What one UpdateStage did.
+enum Patched {
+    Done,
+    NoStage,
+    Refused(Error),
+}
+
+async fn update_stage(app: &App<RouteSyncConfig>, ops: Vec<PatchOperation>) -> Result<Patched> {
+    let updated = app
+        .clients
+        .apigateway
+        .update_stage()
+        .rest_api_id(app.config.public_api_id.as_str())
+        .stage_name(&app.config.public_stage)
+        .set_patch_operations(Some(ops))
+        .send()
+        .await;
+    let conflict = updated
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_service_error())
+        .is_some_and(|e| e.is_conflict_exception());
+    match updated.op_or_missing("UpdateStage", UpdateStageError::is_not_found_exception) {
+        Ok(Some(_)) => Ok(Patched::Done),
+        Ok(None) => Ok(Patched::NoStage),
+        // "Unable to complete operation due to concurrent modification": worth a retry.
+        Err(e) if conflict => Err(Error::Drift(format!("public stage changed under us: {e}"))),
+        Err(e) if e.is_transient() => Err(e),
+        Err(e) => Ok(Patched::Refused(e)),
+    }
 }
 
 /// Removes what one API's group made before AWS refused it: its methods on resources that
@@ -814,8 +877,8 @@ pub async fn verify(app: &App<RouteSyncConfig>, plan: &Plan, applied: &Applied) 
         {
             problems.push(format!("{verb} {path} has another integration"));
         }
-        if method.authorization_type() != Some(auth.authorization.type_name())
-            || method.api_key_required() != Some(auth.api_key_required)
+        if method.authorization_type().unwrap_or("NONE") != auth.authorization.type_name()
+            || method.api_key_required().unwrap_or(false) != auth.api_key_required
         {
             problems.push(format!("{verb} {path} is not governed as {auth}"));
         }

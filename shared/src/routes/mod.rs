@@ -227,10 +227,33 @@ pub struct Observed {
     pub unreachable: BTreeMap<AccountId, String>,
     /// What the hub's policy gives every route, with its authorizer's kind as read.
     pub hub_auth: MethodAuth,
-    /// The public stage's per-method settings (GetStage `methodSettings`), by key
-    /// (`~1cats/GET`): the throttle, or `None` when it is not one frontdoor would write (a
-    /// fractional rate, or only half set).
+    /// The public stage's per-method settings.
+    pub stage: StageSettings,
+}
+
+/// The public stage's per-method settings (GetStage `methodSettings`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StageSettings {
+    /// By key (`~1cats/GET`): the throttle, or `None` when it is not one frontdoor would
+    /// write (a fractional rate).
     pub throttles: BTreeMap<String, Option<Throttle>>,
+    /// Keys whose setting holds more than a throttle (logging, metrics, caching): someone
+    /// else's settings, which frontdoor never removes.
+    pub more_than_throttle: BTreeSet<String>,
+    /// The stage-wide (`*/*`) logging and metrics: a new per-method setting starts from
+    /// AWS's defaults (off), so frontdoor copies these into it.
+    pub stage_wide: Option<StageWide>,
+}
+
+/// The stage-wide logging and metrics (`*/*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageWide {
+    /// CloudWatch metrics.
+    pub metrics: bool,
+    /// Execution logging (`OFF`, `ERROR`, `INFO`).
+    pub logging_level: Option<String>,
+    /// Full request/response logging.
+    pub data_trace: bool,
 }
 
 /// A deployment owed (the registry's `deployment-owed` marker): its token, the deduplication

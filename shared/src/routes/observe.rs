@@ -11,13 +11,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_apigateway::operation::get_authorizer::GetAuthorizerError;
+use aws_sdk_apigateway::operation::get_deployment::GetDeploymentError;
+use aws_sdk_apigateway::operation::get_rest_api::GetRestApiError;
+use aws_sdk_apigateway::operation::get_stage::GetStageError;
 use aws_sdk_apigateway::types::Resource;
 
 use super::desired::{chosen_stage, published_name, TAG_EXPOSE};
 use super::Budget;
 use super::{
     Integration, LearnedQuota, LiveMethod, Observed, Owed, PrivateApi, PrivateResource,
-    PublicResource, Record, Scope,
+    PublicResource, Record, Scope, StageSettings, StageWide,
 };
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
@@ -162,7 +166,7 @@ pub async fn observe_within(
     }
     let parameters = published(app, &names).await?;
     let hub_auth = hub_auth(app).await?;
-    let throttles = stage_throttles(app).await?;
+    let stage = stage_settings(app).await?;
     Ok(Observed {
         public,
         records,
@@ -177,7 +181,7 @@ pub async fn observe_within(
         unreachable,
         corrupt,
         hub_auth,
-        throttles,
+        stage,
     })
 }
 
@@ -197,19 +201,12 @@ async fn hub_auth(app: &App<RouteSyncConfig>) -> Result<MethodAuth> {
                 .rest_api_id(app.config.public_api_id.as_str())
                 .authorizer_id(id)
                 .send()
-                .await;
-            match found {
-                Ok(a) => a
-                    .r#type()
-                    .and_then(|t| AuthorizerKind::from_type(t.as_str())),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_not_found_exception()) =>
-                {
-                    None
-                }
-                Err(e) => return Err(e).op("GetAuthorizer"),
-            }
+                .await
+                .op_or_missing("GetAuthorizer", GetAuthorizerError::is_not_found_exception)?;
+            found.and_then(|a| {
+                a.r#type()
+                    .and_then(|t| AuthorizerKind::from_type(t.as_str()))
+            })
         }
     };
     governance::hub_auth(policy, kind.as_ref()).map_err(|problem| {
@@ -220,8 +217,9 @@ async fn hub_auth(app: &App<RouteSyncConfig>) -> Result<MethodAuth> {
     })
 }
 
-/// The public stage's per-method settings, as throttles by key.
-async fn stage_throttles(app: &App<RouteSyncConfig>) -> Result<BTreeMap<String, Option<Throttle>>> {
+/// The public stage's per-method settings: throttles by key, the keys that hold more
+/// than a throttle, and the stage-wide (`*/*`) logging and metrics.
+async fn stage_settings(app: &App<RouteSyncConfig>) -> Result<StageSettings> {
     let found = app
         .clients
         .apigateway
@@ -229,38 +227,52 @@ async fn stage_throttles(app: &App<RouteSyncConfig>) -> Result<BTreeMap<String, 
         .rest_api_id(app.config.public_api_id.as_str())
         .stage_name(&app.config.public_stage)
         .send()
-        .await;
-    let stage = match found {
-        Ok(stage) => stage,
-        // Not deployed yet: the first deployment makes it, then its settings are set.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            return Ok(BTreeMap::new())
-        }
-        Err(e) => return Err(e).op("GetStage"),
+        .await
+        .op_or_missing("GetStage", GetStageError::is_not_found_exception)?;
+    // Not deployed yet: the first deployment makes it, then its settings are set.
+    let Some(stage) = found else {
+        return Ok(StageSettings::default());
     };
-    Ok(stage
-        .method_settings()
-        .into_iter()
-        .flatten()
-        .map(|(key, s)| {
-            let rate = s.throttling_rate_limit();
-            let whole = rate.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&rate);
-            let burst = u32::try_from(s.throttling_burst_limit()).ok();
-            let throttle = match (whole, burst) {
-                // Checked whole and in range just above.
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                (true, Some(burst)) => Some(Throttle {
-                    rate: rate as u32,
-                    burst,
-                }),
-                _ => None,
-            };
-            (key.clone(), throttle)
-        })
-        .collect())
+    let mut out = StageSettings::default();
+    let settings = stage.method_settings();
+    let wide = |s: &aws_sdk_apigateway::types::MethodSetting| StageWide {
+        metrics: s.metrics_enabled(),
+        logging_level: s
+            .logging_level()
+            .filter(|l| !l.eq_ignore_ascii_case("OFF"))
+            .map(str::to_string),
+        data_trace: s.data_trace_enabled(),
+    };
+    out.stage_wide = settings.and_then(|m| m.get("*/*")).map(wide);
+    let inherited = out.stage_wide.clone().unwrap_or(StageWide {
+        metrics: false,
+        logging_level: None,
+        data_trace: false,
+    });
+    for (key, s) in settings.into_iter().flatten() {
+        if key == "*/*" {
+            continue;
+        }
+        // Caching, or logging and metrics other than the stage's (which frontdoor copies
+        // into a setting it makes): someone else's, not frontdoor's to remove.
+        if s.caching_enabled() || wide(s) != inherited {
+            out.more_than_throttle.insert(key.clone());
+        }
+        let rate = s.throttling_rate_limit();
+        let whole = rate.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&rate);
+        let burst = u32::try_from(s.throttling_burst_limit()).ok();
+        let throttle = match (whole, burst) {
+            // Checked whole and in range just above.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            (true, Some(burst)) => Some(Throttle {
+                rate: rate as u32,
+                burst,
+            }),
+            _ => None,
+        };
+        out.throttles.insert(key.clone(), throttle);
+    }
+    Ok(out)
 }
 
 /// One spoke account's APIs in scope: all of them when `listed` (a sweep: those opted in or
@@ -446,13 +458,14 @@ async fn list_apis(
 }
 
 async fn get_api(client: &aws_sdk_apigateway::Client, api: &ApiRef) -> Result<Option<PrivateApi>> {
-    match client
+    let found = client
         .get_rest_api()
         .rest_api_id(api.api.as_str())
         .send()
         .await
-    {
-        Ok(out) => Ok(private_api_from_parts(
+        .op_or_missing("GetRestApi", GetRestApiError::is_not_found_exception)?;
+    Ok(found.and_then(|out| {
+        private_api_from_parts(
             &api.account,
             Parts {
                 id: out.id(),
@@ -462,15 +475,8 @@ async fn get_api(client: &aws_sdk_apigateway::Client, api: &ApiRef) -> Result<Op
                 disable_execute_api_endpoint: out.disable_execute_api_endpoint(),
                 policy: out.policy(),
             },
-        )),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e).op("GetRestApi"),
-    }
+        )
+    }))
 }
 
 fn private_api(
@@ -562,15 +568,10 @@ async fn fill_deployed(client: &aws_sdk_apigateway::Client, api: &mut PrivateApi
         .embed("apisummary")
         .send()
         .await;
-    let snapshot = match snapshot {
-        Ok(s) => s,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            return Ok(())
-        }
-        Err(e) => return Err(e).op("GetDeployment"),
+    let Some(snapshot) =
+        snapshot.op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception)?
+    else {
+        return Ok(());
     };
     let mut deployed: Vec<PrivateResource> = snapshot
         .api_summary()

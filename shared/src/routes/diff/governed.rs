@@ -3,13 +3,19 @@
 //! (updated in place, not deleted and put again, then deployed), and the public stage's
 //! per-method throttles (set, or removed when no longer wanted or the route goes; stage
 //! settings take effect without a deployment). Only methods a record claims: hand-made
-//! routes and their settings are never touched, nor are the routes of an API not in play.
+//! routes and their settings are never touched.
+//!
+//! The routes of an API not in play (its account unreachable, held by the quota) cannot be
+//! read for their tags, but the hub's policy does not depend on them: a spoke must not
+//! escape a stricter policy by making itself unreadable. Such routes are brought up to the
+//! hub's authorization when theirs is weaker (tighten only; an account the hub lets publish
+//! open routes keeps an open one), and keep their throttles.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::claims::Claims;
 use super::RouteKey;
-use crate::governance::{method_setting_key, MethodAuth, Throttle};
+use crate::governance::{method_setting_key, Authorization, MethodAuth, Policy, Throttle};
 use crate::ids::ApiRef;
 use crate::routes::desired::Wanted;
 use crate::routes::Observed;
@@ -17,8 +23,9 @@ use crate::routes::Observed;
 /// The governance step's result.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Governance {
-    /// Existing methods to update, by API, each with the authorization it has now.
-    pub(super) update_methods: BTreeMap<ApiRef, BTreeMap<RouteKey, MethodAuth>>,
+    /// By API: what its methods should carry, and its existing methods that carry something
+    /// else (with what they carry now).
+    pub(super) update_methods: BTreeMap<ApiRef, (MethodAuth, BTreeMap<RouteKey, MethodAuth>)>,
     /// Per-method throttles to set on the public stage, by setting key.
     pub(super) throttles_put: BTreeMap<String, Throttle>,
     /// Per-method settings to remove from the public stage, by setting key.
@@ -30,7 +37,7 @@ pub(super) fn governance(
     observed: &Observed,
     claims: &Claims,
     wanted: &BTreeMap<&ApiRef, &Wanted>,
-    in_play: &dyn Fn(&ApiRef) -> bool,
+    policy: &Policy,
 ) -> Governance {
     let live_auth = |(path, verb): &RouteKey| {
         observed
@@ -40,6 +47,11 @@ pub(super) fn governance(
             .and_then(|r| r.methods.get(verb))
             .map(|m| &m.auth)
     };
+    let settings = &observed.stage;
+    // Only a setting that holds nothing but a throttle is frontdoor's to remove.
+    let removable = |key: &String| {
+        settings.throttles.contains_key(key) && !settings.more_than_throttle.contains(key)
+    };
     let mut out = Governance::default();
     for (api, routes) in &claims.assigned {
         let Some(w) = wanted.get(api) else { continue };
@@ -47,34 +59,58 @@ pub(super) fn governance(
             if let Some(auth) = live_auth(key).filter(|a| **a != w.governed.auth) {
                 out.update_methods
                     .entry(api.clone())
-                    .or_default()
+                    .or_insert_with(|| (w.governed.auth.clone(), BTreeMap::new()))
+                    .1
                     .insert(key.clone(), auth.clone());
             }
             let setting = method_setting_key(path, verb);
-            match (w.governed.throttle, observed.throttles.get(&setting)) {
+            match (w.governed.throttle, settings.throttles.get(&setting)) {
                 (Some(want), Some(Some(live))) if *live == want => {}
                 (Some(want), _) => {
                     out.throttles_put.insert(setting, want);
                 }
-                (None, Some(_)) => {
+                (None, Some(_)) if removable(&setting) => {
                     out.throttles_remove.insert(setting);
                 }
-                (None, None) => {}
+                (None, _) => {}
             }
         }
     }
-    // Routes frontdoor removes take their settings with them.
-    let after: BTreeSet<&RouteKey> = claims.assigned.values().flat_map(|r| r.keys()).collect();
-    for (api, record) in &observed.records {
-        if !in_play(api) {
-            continue;
+    // Routes kept as their records say (their API not in play): tighten only.
+    let hub = &observed.hub_auth;
+    for (api, kept) in &claims.kept {
+        let open_allowed = policy.public_accounts.contains(&api.account);
+        for (path, verbs) in kept {
+            for verb in verbs {
+                let key = (path.clone(), verb.clone());
+                let Some(live) = live_auth(&key) else {
+                    continue;
+                };
+                let allowed_open = open_allowed && live.authorization == Authorization::Open;
+                if live.is_weaker_than(hub) && !allowed_open {
+                    out.update_methods
+                        .entry(api.clone())
+                        .or_insert_with(|| (hub.clone(), BTreeMap::new()))
+                        .1
+                        .insert(key, live.clone());
+                }
+            }
         }
+    }
+    // Routes frontdoor removes take their settings with them (throttle-only ones).
+    let after: BTreeSet<&RouteKey> = claims.assigned.values().flat_map(|r| r.keys()).collect();
+    let kept: BTreeSet<RouteKey> = claims
+        .kept
+        .values()
+        .flat_map(|k| k.iter())
+        .flat_map(|(p, verbs)| verbs.iter().map(move |v| (p.clone(), v.clone())))
+        .collect();
+    for record in observed.records.values() {
         for (path, verbs) in &record.claims {
             for verb in verbs {
+                let key = (path.clone(), verb.clone());
                 let setting = method_setting_key(path, verb);
-                if !after.contains(&(path.clone(), verb.clone()))
-                    && observed.throttles.contains_key(&setting)
-                {
+                if !after.contains(&key) && !kept.contains(&key) && removable(&setting) {
                     out.throttles_remove.insert(setting);
                 }
             }

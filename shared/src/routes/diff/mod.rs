@@ -261,7 +261,7 @@ fn compose(
 
     let claims = claims::claims(observed, &wanted, &in_play);
     let tree = tree::tree(observed, &claims, &in_play);
-    let governance = governed::governance(observed, &claims, &wanted, &in_play);
+    let governance = governed::governance(observed, &claims, &wanted, &ctx.policy);
     let names = names::names(observed, desired);
     let records = records::records(observed, desired, &claims, &tree, &names, held);
     let mut plan = Plan {
@@ -292,15 +292,17 @@ fn compose(
     for (api, methods) in tree.put_integrations {
         plan.apis.entry(api).or_default().put_integrations = methods;
     }
-    for (api, methods) in governance.update_methods {
-        plan.apis.entry(api).or_default().update_methods = methods;
-    }
     for (api, routes) in &claims.assigned {
         let group = plan.apis.entry(api.clone()).or_default();
         group.routes = routes.clone();
         if let Some(w) = wanted.get(api) {
             group.auth = w.governed.auth.clone();
         }
+    }
+    for (api, (auth, methods)) in governance.update_methods {
+        let group = plan.apis.entry(api).or_default();
+        group.auth = auth;
+        group.update_methods = methods;
     }
     for (api, published) in parameters::parameters(observed, desired, &claims, &names, held, ctx) {
         let group = plan.apis.entry(api).or_default();

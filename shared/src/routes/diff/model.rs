@@ -48,10 +48,10 @@ pub(crate) fn applied(observed: &Observed, plan: &Plan) -> Observed {
         }
     }
     for key in &plan.throttles_remove {
-        next.throttles.remove(key);
+        next.stage.throttles.remove(key);
     }
     for (key, throttle) in &plan.throttles_put {
-        next.throttles.insert(key.clone(), Some(*throttle));
+        next.stage.throttles.insert(key.clone(), Some(*throttle));
     }
     next.public = by_path.into_values().collect();
     for (api, group) in &plan.apis {
