@@ -37,4 +37,11 @@ pub fn init() {
     } else {
         subscriber.with(fmt).try_init()
     };
+    // Release builds abort on a panic (Cargo.toml): say so as an ERROR line, with the
+    // level and timestamp Lambda's filtering needs, before the process is gone.
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |panic| {
+        tracing::error!(%panic, "panicked; the process stops and Lambda starts a new one");
+        default(panic);
+    }));
 }
