@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
-use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType};
+use aws_sdk_apigateway::types::{
+    EndpointConfiguration, EndpointType, IntegrationType, Method, MethodSetting,
+};
 use serde_json::json;
 use shared::{App, RouteSyncConfig};
 
@@ -249,10 +251,9 @@ impl Pets {
         App::new(config, &self.hub_sdk).in_account(hub_account())
     }
 
-    /// The public API's routes: `(path, verb)` -> integration uri (or `MOCK`).
-    pub async fn public_routes(&self) -> BTreeMap<(String, String), String> {
+    /// The public API's methods (integrations embedded) by `(path, verb)`.
+    pub async fn public_methods(&self) -> BTreeMap<(String, String), Method> {
         let gw = aws_sdk_apigateway::Client::new(&self.hub_sdk);
-        let mut out = BTreeMap::new();
         let page = gw
             .get_resources()
             .rest_api_id(&self.public_api_id)
@@ -261,20 +262,46 @@ impl Pets {
             .send()
             .await
             .expect("GetResources");
+        let mut out = BTreeMap::new();
         for r in page.items() {
             for (verb, m) in r.resource_methods().into_iter().flatten() {
+                let key = (r.path().unwrap_or_default().to_string(), verb.clone());
+                out.insert(key, m.clone());
+            }
+        }
+        out
+    }
+
+    /// The public API's routes: `(path, verb)` -> integration uri (or `MOCK`).
+    pub async fn public_routes(&self) -> BTreeMap<(String, String), String> {
+        self.public_methods()
+            .await
+            .into_iter()
+            .map(|(key, m)| {
                 let target = m
                     .method_integration()
                     .and_then(|i| i.uri().map(str::to_string))
                     .filter(|u| !u.is_empty())
                     .unwrap_or_else(|| "MOCK".into());
-                out.insert(
-                    (r.path().unwrap_or_default().to_string(), verb.clone()),
-                    target,
-                );
-            }
-        }
-        out
+                (key, target)
+            })
+            .collect()
+    }
+
+    /// The public stage's per-method settings by key (`~1cats/GET`); none before the first
+    /// deployment.
+    pub async fn stage_settings(&self) -> BTreeMap<String, MethodSetting> {
+        aws_sdk_apigateway::Client::new(&self.hub_sdk)
+            .get_stage()
+            .rest_api_id(&self.public_api_id)
+            .stage_name("prd")
+            .send()
+            .await
+            .ok()
+            .and_then(|s| s.method_settings().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
     }
 
     /// The public API's resource paths.

@@ -99,6 +99,46 @@ impl World {
         (targets, routes)
     }
 
+    /// Writes that reach AWS in one fault-free route sweep through a proxy.
+    async fn writes_of_one_sweep(&self) -> usize {
+        let proxy = FaultProxy::start(&self.emulator.endpoint_url(), 0, 0.0);
+        let (_, routes) = self.apps_at(&proxy.endpoint_url()).await;
+        route_sync_payload(&routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        proxy.log().iter().filter(|x| x.write).count()
+    }
+
+    /// A route sweep through a proxy that lets `k` writes through and refuses everything
+    /// after, as if the process died: the proxy (to lift the crash), the app, the outcome.
+    async fn sweep_cut_after(
+        &self,
+        k: usize,
+    ) -> (
+        FaultProxy,
+        App<RouteSyncConfig>,
+        shared::Result<Outcome<shared::routes::Report>>,
+    ) {
+        let proxy = FaultProxy::start(&self.emulator.endpoint_url(), k as u64, 0.0);
+        let (_, routes) = self.apps_at(&proxy.endpoint_url()).await;
+        proxy.crash_after_writes(Some(k));
+        let crashed = route_sync_payload(&routes, &event("schedule.json", "")).await;
+        (proxy, routes, crashed)
+    }
+
+    /// A further route sweep through `routes` writes nothing.
+    async fn assert_next_sweep_writes_nothing(routes: &App<RouteSyncConfig>, label: &str) {
+        let before = routes.clients.calls.snapshot();
+        route_sync_payload(routes, &event("schedule.json", ""))
+            .await
+            .unwrap();
+        assert_eq!(
+            routes.clients.calls.snapshot().since(&before).writes(),
+            0,
+            "{label}"
+        );
+    }
+
     /// One route sweep through `routes`, then one target sweep straight to the emulator.
     async fn sweep_both(&self, routes: &App<RouteSyncConfig>) {
         route_sync_payload(routes, &event("schedule.json", ""))
@@ -370,15 +410,7 @@ async fn eight_concurrent_route_syncs_leave_one_complete_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
     // The fault-free seed reconcile makes this many writes through the proxy.
-    let n = {
-        let w = world().await;
-        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), 0, 0.0);
-        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
-        route_sync_payload(&routes, &event("schedule.json", ""))
-            .await
-            .unwrap();
-        proxy.log().iter().filter(|x| x.write).count()
-    };
+    let n = world().await.writes_of_one_sweep().await;
     let ks: Vec<usize> = if full() {
         (0..n).collect()
     } else {
@@ -387,10 +419,7 @@ async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
     each_in_parallel(ks.clone(), move |k| async move {
         // GIVEN a run that dies after k writes
         let w = world().await;
-        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), k as u64, 0.0);
-        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
-        proxy.crash_after_writes(Some(k));
-        let crashed = route_sync_payload(&routes, &event("schedule.json", "")).await;
+        let (proxy, routes, crashed) = w.sweep_cut_after(k).await;
         assert!(
             crashed
                 .as_ref()
@@ -405,15 +434,7 @@ async fn a_crash_after_every_k_writes_converges_and_never_forgets() {
         w.sweep_both(&routes).await;
         // THEN it converges, and a further sweep writes nothing
         w.assert_converged(&format!("k={k}")).await;
-        let before = routes.clients.calls.snapshot();
-        route_sync_payload(&routes, &event("schedule.json", ""))
-            .await
-            .unwrap();
-        assert_eq!(
-            routes.clients.calls.snapshot().since(&before).writes(),
-            0,
-            "k={k}"
-        );
+        World::assert_next_sweep_writes_nothing(&routes, &format!("k={k}")).await;
     })
     .await;
     println!("crash: route sync of {n} writes cut after k in {ks:?}: all converged, registry never behind");
@@ -448,16 +469,13 @@ async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
     let n = {
         let w = world().await;
         with_many_routes(&w).await;
-        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), 0, 0.0);
-        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
-        route_sync_payload(&routes, &event("schedule.json", ""))
-            .await
-            .unwrap();
-        proxy.log().iter().filter(|x| x.write).count()
+        w.writes_of_one_sweep().await
     };
-    // The widening at the start, the middle, and the narrowing at the end.
+    // The widening at the start, the middle, and the narrowing at the end (each k once: the
+    // two ranges meet at the end).
     let ks: Vec<usize> = if full() {
-        (0..n).step_by(7).chain(n.saturating_sub(12)..n).collect()
+        let ks: BTreeSet<usize> = (0..n).step_by(7).chain(n.saturating_sub(12)..n).collect();
+        ks.into_iter().collect()
     } else {
         [0, 2, n / 2, n - 5, n - 2]
             .into_iter()
@@ -468,10 +486,7 @@ async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
         // GIVEN a run that dies after k writes
         let w = world().await;
         let api = with_many_routes(&w).await;
-        let proxy = FaultProxy::start(&w.emulator.endpoint_url(), k as u64, 0.0);
-        let (_, routes) = w.apps_at(&proxy.endpoint_url()).await;
-        proxy.crash_after_writes(Some(k));
-        let crashed = route_sync_payload(&routes, &event("schedule.json", "")).await;
+        let (proxy, routes, crashed) = w.sweep_cut_after(k).await;
         assert!(crashed.is_err(), "k={k}: {crashed:?}");
         // THEN every public method and resource frontdoor made is in the registry
         w.assert_registry_covers(&format!("200 routes, k={k} after the crash"))
@@ -485,15 +500,7 @@ async fn a_crash_inside_a_200_route_record_never_forgets_an_owned_route() {
         let live = w.pets.public_routes().await;
         let many = live.values().filter(|uri| uri.contains(&api)).count();
         assert_eq!(many, 200, "k={k}");
-        let before = routes.clients.calls.snapshot();
-        route_sync_payload(&routes, &event("schedule.json", ""))
-            .await
-            .unwrap();
-        assert_eq!(
-            routes.clients.calls.snapshot().since(&before).writes(),
-            0,
-            "k={k}"
-        );
+        World::assert_next_sweep_writes_nothing(&routes, &format!("k={k}")).await;
     })
     .await;
     println!("crash: a 200-route API's sweep of {n} writes cut after k in {ks:?}: all converged, registry never behind");

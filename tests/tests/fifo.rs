@@ -122,10 +122,7 @@ async fn from_the_queue_a_refused_deployment_leaves_the_waiting_apis_pending() {
         .await
         .unwrap();
     let status = |published: &std::collections::BTreeMap<String, String>, name: &str| {
-        published
-            .get(&format!("/frontdoor/apis/{name}/status"))
-            .cloned()
-            .unwrap_or_default()
+        frontdoor_tests::scenario::status_in(published, name).unwrap_or_default()
     };
 
     // WHEN both seed APIs are tagged: their batch writes and enqueues the deploy message,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_apigateway::types::{AuthorizerType, Method};
 use frontdoor_tests::pets::{hub_account, seed, Pets};
+use frontdoor_tests::scenario::status_in;
 use frontdoor_tests::Emulator;
 use shared::governance::{
     API_KEY_REQUIRED, AUTHORIZATION_SCOPES, AUTHORIZER_ID, INTEGRATION_TARGET_ARN,
@@ -57,47 +58,15 @@ async fn authorizer(p: &Pets, kind: AuthorizerType) -> String {
 
 /// The public API's methods by `(path, verb)`.
 async fn methods(p: &Pets) -> BTreeMap<(String, String), Method> {
-    let gw = aws_sdk_apigateway::Client::new(&p.hub_sdk);
-    let page = gw
-        .get_resources()
-        .rest_api_id(&p.public_api_id)
-        .embed("methods")
-        .limit(500)
-        .send()
-        .await
-        .unwrap();
-    let mut out = BTreeMap::new();
-    for r in page.items() {
-        for (verb, m) in r.resource_methods().into_iter().flatten() {
-            out.insert(
-                (r.path().unwrap_or_default().to_string(), verb.clone()),
-                m.clone(),
-            );
-        }
-    }
-    out
+    p.public_methods().await
 }
 
 /// The public stage's per-method throttles: key -> (rate, burst).
 async fn throttles(p: &Pets) -> BTreeMap<String, (f64, i32)> {
-    let gw = aws_sdk_apigateway::Client::new(&p.hub_sdk);
-    let stage = gw
-        .get_stage()
-        .rest_api_id(&p.public_api_id)
-        .stage_name("prd")
-        .send()
+    p.stage_settings()
         .await
-        .unwrap();
-    stage
-        .method_settings()
         .into_iter()
-        .flatten()
-        .map(|(k, s)| {
-            (
-                k.clone(),
-                (s.throttling_rate_limit(), s.throttling_burst_limit()),
-            )
-        })
+        .map(|(k, s)| (k, (s.throttling_rate_limit(), s.throttling_burst_limit())))
         .collect()
 }
 
@@ -110,11 +79,7 @@ fn setting(path: &str, verb: &str) -> String {
 }
 
 async fn status(p: &Pets, name: &str) -> String {
-    p.published()
-        .await
-        .get(&format!("/frontdoor/apis/{name}/status"))
-        .cloned()
-        .unwrap_or_default()
+    status_in(&p.published().await, name).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -471,14 +436,8 @@ async fn stage_settings_someone_else_made_are_kept_and_new_ones_keep_the_stage_l
     sweep(&throttled).await;
     // THEN each new per-method setting carries the stage's metrics and logging, not AWS's
     // defaults (off)
-    let stage = gw
-        .get_stage()
-        .rest_api_id(&p.public_api_id)
-        .stage_name("prd")
-        .send()
-        .await
-        .unwrap();
-    let dogs = &stage.method_settings().unwrap()[&setting("/dogs", "GET")];
+    let stage = p.stage_settings().await;
+    let dogs = &stage[&setting("/dogs", "GET")];
     assert!(dogs.metrics_enabled(), "{dogs:?}");
     assert_eq!(dogs.logging_level(), Some("INFO"), "{dogs:?}");
     // WHEN an operator enables caching on /cats and the hub drops the default throttle

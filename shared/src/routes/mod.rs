@@ -245,8 +245,8 @@ pub struct StageSettings {
     pub stage_wide: Option<StageWide>,
 }
 
-/// The stage-wide logging and metrics (`*/*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The stage-wide logging and metrics (`*/*`); the default is AWS's: all off.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StageWide {
     /// CloudWatch metrics.
     pub metrics: bool,
@@ -309,6 +309,11 @@ impl Observed {
             Some(l) if l.configured == configured => l.enforced.min(configured),
             _ => configured,
         }
+    }
+
+    /// The public API's resources by path.
+    pub fn public_by_path(&self) -> BTreeMap<&str, &PublicResource> {
+        self.public.iter().map(|r| (r.path.as_str(), r)).collect()
     }
 
     /// Every `(path, verb)` some registry record claims: the methods frontdoor owns.

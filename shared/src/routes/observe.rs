@@ -244,11 +244,7 @@ async fn stage_settings(app: &App<RouteSyncConfig>) -> Result<StageSettings> {
         data_trace: s.data_trace_enabled(),
     };
     out.stage_wide = settings.and_then(|m| m.get("*/*")).map(wide);
-    let inherited = out.stage_wide.clone().unwrap_or(StageWide {
-        metrics: false,
-        logging_level: None,
-        data_trace: false,
-    });
+    let inherited = out.stage_wide.clone().unwrap_or_default();
     for (key, s) in settings.into_iter().flatten() {
         if key == "*/*" {
             continue;

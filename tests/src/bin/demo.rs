@@ -169,42 +169,22 @@ async fn routes(pets: &Pets) {
 /// Each public route's authorization and stage throttle, as `open` or `authorizer {id}`
 /// and `, {rate} rps, burst {burst}`.
 async fn governance(pets: &Pets) -> std::collections::BTreeMap<(String, String), String> {
-    let gw = aws_sdk_apigateway::Client::new(&pets.hub_sdk);
-    let stage = gw
-        .get_stage()
-        .rest_api_id(&pets.public_api_id)
-        .stage_name("prd")
-        .send()
-        .await
-        .ok();
-    let settings = stage.as_ref().and_then(|s| s.method_settings());
-    let page = gw
-        .get_resources()
-        .rest_api_id(&pets.public_api_id)
-        .embed("methods")
-        .limit(500)
-        .send()
-        .await
-        .unwrap();
+    let settings = pets.stage_settings().await;
     let mut out = std::collections::BTreeMap::new();
-    for r in page.items() {
-        let path = r.path().unwrap_or_default();
-        for (verb, m) in r.resource_methods().into_iter().flatten() {
-            let mut text = match (m.authorization_type(), m.authorizer_id()) {
-                (Some("CUSTOM"), Some(id)) => format!("authorizer {id}"),
-                (Some("NONE") | None, _) => "open".to_string(),
-                (Some(other), _) => other.to_string(),
-            };
-            let key = shared::governance::method_setting_key(path, verb);
-            if let Some(s) = settings.and_then(|s| s.get(&key)) {
-                text.push_str(&format!(
-                    ", {} rps, burst {}",
-                    s.throttling_rate_limit(),
-                    s.throttling_burst_limit()
-                ));
-            }
-            out.insert((path.to_string(), verb.clone()), text);
+    for ((path, verb), m) in pets.public_methods().await {
+        let mut text = match (m.authorization_type(), m.authorizer_id()) {
+            (Some("CUSTOM"), Some(id)) => format!("authorizer {id}"),
+            (Some("NONE") | None, _) => "open".to_string(),
+            (Some(other), _) => other.to_string(),
+        };
+        if let Some(s) = settings.get(&shared::governance::method_setting_key(&path, &verb)) {
+            text.push_str(&format!(
+                ", {} rps, burst {}",
+                s.throttling_rate_limit(),
+                s.throttling_burst_limit()
+            ));
         }
+        out.insert((path, verb), text);
     }
     out
 }

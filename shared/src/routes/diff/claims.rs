@@ -50,11 +50,7 @@ pub(super) fn claims(
     in_play: &dyn Fn(&ApiRef) -> bool,
 ) -> Claims {
     let claimed = observed.claimed_methods();
-    let live: BTreeMap<&str, &crate::routes::PublicResource> = observed
-        .public
-        .iter()
-        .map(|r| (r.path.as_str(), r))
-        .collect();
+    let live = observed.public_by_path();
     let hand_made = observed.hand_made_routes();
     // Resources frontdoor did not make stay whatever happens; so do their parents.
     let made = observed.created_resources();

@@ -39,11 +39,9 @@ pub(super) fn governance(
     wanted: &BTreeMap<&ApiRef, &Wanted>,
     policy: &Policy,
 ) -> Governance {
+    let live = observed.public_by_path();
     let live_auth = |(path, verb): &RouteKey| {
-        observed
-            .public
-            .iter()
-            .find(|r| &r.path == path)
+        live.get(path.as_str())
             .and_then(|r| r.methods.get(verb))
             .map(|m| &m.auth)
     };

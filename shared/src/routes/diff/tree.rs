@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::claims::Claims;
 use super::{Plan, RouteKey};
 use crate::ids::ApiRef;
-use crate::routes::{paths, Integration, Observed, PublicResource};
+use crate::routes::{paths, Integration, Observed};
 
 /// The tree step's result.
 #[derive(Debug, Clone, Default)]
@@ -41,11 +41,7 @@ pub(super) fn tree(
     claims: &Claims,
     in_play: &dyn Fn(&ApiRef) -> bool,
 ) -> Tree {
-    let live: BTreeMap<&str, &PublicResource> = observed
-        .public
-        .iter()
-        .map(|r| (r.path.as_str(), r))
-        .collect();
+    let live = observed.public_by_path();
     let live_method = |(path, verb): &RouteKey| {
         live.get(path.as_str())
             .and_then(|r| r.methods.get(verb))
