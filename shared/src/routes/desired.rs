@@ -233,6 +233,7 @@ fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, S
                     format!("method.request.path.{p}"),
                 )
             })
+            .chain([pinned_api_id(&api.api.api)])
             .collect();
         for (verb, authorization) in &resource.methods {
             // The caller's SigV4 signature names the public host; the private API would
@@ -338,6 +339,17 @@ fn selected_paths(
         out.push(p.to_string());
     }
     Ok(out)
+}
+
+/// The mapping that pins an integration to its private API: the execute-api endpoint picks
+/// a private API by `Host` or by `x-apigw-api-id`, AWS does not say which wins when both
+/// are present, and HTTP_PROXY passes the caller's headers through. A static value
+/// (`'{api-id}'`) overrides whatever header the caller sent, so no caller can pick another
+/// private API behind the hub's endpoint.
+pub const PINNED_API_HEADER: &str = "integration.request.header.x-apigw-api-id";
+
+fn pinned_api_id(api: &ApiId) -> (String, String) {
+    (PINNED_API_HEADER.to_string(), format!("'{api}'"))
 }
 
 #[cfg(test)]
