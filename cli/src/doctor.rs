@@ -389,7 +389,8 @@ async fn public_stage(app: &App<RouteSyncConfig>) -> Result<String, String> {
         .await
         .op("GetStage")
         .map_err(|e| e.to_string())?;
-    let owed = shared::registry::load::<Option<String>>(
+    // Any shape: the marker is a token, a list of waiting APIs, or the names of its parts.
+    let owed = shared::registry::load::<Option<serde_json::Value>>(
         &app.clients.ssm,
         &shared::registry::deployment_owed_parameter(&c.ssm_prefix),
     )

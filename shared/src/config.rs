@@ -55,6 +55,12 @@ pub const DEFAULT_ACCOUNT_CONCURRENCY: &str = "2";
 pub const RESOURCE_QUOTA: &str = "FRONTDOOR_RESOURCE_QUOTA";
 /// Default for [`RESOURCE_QUOTA`]: API Gateway's default "Resources per API" quota.
 pub const DEFAULT_RESOURCE_QUOTA: &str = "300";
+/// The most public resources one spoke account's APIs may hold.
+pub const ACCOUNT_RESOURCE_QUOTA: &str = "FRONTDOOR_ACCOUNT_RESOURCE_QUOTA";
+/// The most exposed APIs of one spoke account frontdoor tracks.
+pub const ACCOUNT_API_QUOTA: &str = "FRONTDOOR_ACCOUNT_API_QUOTA";
+/// Default for [`ACCOUNT_API_QUOTA`].
+pub const DEFAULT_ACCOUNT_API_QUOTA: &str = "50";
 
 /// One variable of the contract: its name, its CLI flag, and what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +87,8 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: ALLOWED_ACCOUNTS, flag: "allowed-accounts", help: "Spoke accounts, comma-separated" },
     Variable { name: SPOKE_ROLE_NAME, flag: "spoke-role-name", help: "The read-only role in each spoke [frontdoor-spoke-reader]" },
     Variable { name: RESOURCE_QUOTA, flag: "resource-quota", help: "Resources the public API may hold [300]" },
+    Variable { name: ACCOUNT_RESOURCE_QUOTA, flag: "account-resource-quota", help: "Public resources one spoke account's APIs may hold [a quarter of the resource quota]" },
+    Variable { name: ACCOUNT_API_QUOTA, flag: "account-api-quota", help: "Exposed APIs of one spoke account frontdoor tracks [50]" },
     Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
     Variable { name: SPOKE_CONCURRENCY, flag: "spoke-concurrency", help: "Spoke accounts read at once [8]" },
     Variable { name: ACCOUNT_CONCURRENCY, flag: "account-concurrency", help: "Calls in flight to one spoke account [2]" },
@@ -114,6 +122,10 @@ pub struct RouteSyncConfig {
     pub ssm_prefix: SsmPrefix,
     /// Resources the public API may hold; an API that would take it past is refused.
     pub resource_quota: usize,
+    /// The most public resources one spoke account's APIs may hold: its share of the quota.
+    pub account_resource_quota: usize,
+    /// The most exposed APIs of one spoke account frontdoor tracks (records, parameters).
+    pub account_api_quota: usize,
     /// The FIFO route queue, when route-sync runs from one.
     pub route_queue_url: Option<String>,
     /// Spoke accounts read at once.
@@ -144,6 +156,11 @@ impl RouteSyncConfig {
             vars.with_default(SPOKE_ROLE_NAME, DEFAULT_SPOKE_ROLE_NAME, parse_role_name);
         let ssm_prefix = vars.with_default(SSM_PREFIX, DEFAULT_SSM_PREFIX, SsmPrefix::parse);
         let resource_quota = vars.with_default(RESOURCE_QUOTA, DEFAULT_RESOURCE_QUOTA, parse_quota);
+        let account_resource_quota = vars.optional(ACCOUNT_RESOURCE_QUOTA, parse_quota);
+        let account_api_quota =
+            vars.with_default(ACCOUNT_API_QUOTA, DEFAULT_ACCOUNT_API_QUOTA, |s| {
+                parse_bound(s, 10_000)
+            });
         let route_queue_url = vars.optional(ROUTE_QUEUE_URL, parse_fifo_queue_url);
         let spoke_concurrency =
             vars.with_default(SPOKE_CONCURRENCY, DEFAULT_SPOKE_CONCURRENCY, |s| {
@@ -166,6 +183,10 @@ impl RouteSyncConfig {
                 spoke_role_name: spoke_role_name?,
                 ssm_prefix: ssm_prefix?,
                 resource_quota: resource_quota?,
+                // A quarter of the quota: four large tenants fill the front door, never one.
+                account_resource_quota: account_resource_quota
+                    .unwrap_or_else(|| resource_quota.map_or(1, |q| (q / 4).max(1))),
+                account_api_quota: account_api_quota?,
                 route_queue_url,
                 spoke_concurrency: spoke_concurrency?,
                 account_concurrency: account_concurrency?,

@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 
 use crate::clients::App;
 use crate::config::{RouteSyncConfig, TargetSyncConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::{self, RouteBatch, TargetWake};
 use crate::ids::AccountId;
 use crate::metrics::{self, Metric, Unit};
@@ -113,8 +113,14 @@ pub async fn route_sync(
         value: (now_ms() as i64 - t).max(0) as f64 / 1000.0,
         unit: Unit::Seconds,
     });
-    let budget = sweep_budget(event.context.deadline, batch.scope.sweep);
-    let outcome = settle(Box::pin(reconcile_batch(app, &batch, &budget)).await);
+    let budget = run_budget(event.context.deadline, batch.scope.sweep);
+    let run = Box::pin(reconcile_batch(app, &batch, &budget));
+    let outcome = settle(
+        match routes::budget::left_until(event.context.deadline, now_ms()) {
+            None => run.await,
+            Some(left) => within(backstop(left), run).await,
+        },
+    );
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
     match &outcome {
         Ok(Outcome::Reconciled(r)) => {
@@ -128,6 +134,8 @@ pub async fn route_sync(
                 Metric::count("DeploymentsRefused", r.deployments_refused),
                 Metric::count("AccountsSkipped", r.accounts_skipped),
                 Metric::count("AccountsDeferred", r.accounts_deferred),
+                Metric::count("ApisDeferred", r.apis_deferred),
+                Metric::count("ApisOverShare", r.apis_over_share),
                 Metric::count("DriftRepaired", r.integrations_updated),
                 Metric::count("PublicResources", r.public_resources),
                 Metric::count("EventsDropped", r.events_dropped),
@@ -148,12 +156,21 @@ pub async fn route_sync_payload(
     app: &App<RouteSyncConfig>,
     payload: &Value,
 ) -> Result<Outcome<routes::Report>> {
+    route_sync_payload_within(app, payload, &routes::Budget::unlimited()).await
+}
+
+/// [`route_sync_payload`] within a budget, as an invocation with a deadline runs it.
+pub async fn route_sync_payload_within(
+    app: &App<RouteSyncConfig>,
+    payload: &Value,
+    budget: &routes::Budget,
+) -> Result<Outcome<routes::Report>> {
     let batch = events::route_batch(
         payload,
         &app.config.allowed_accounts,
         app.own_account.as_ref(),
     );
-    reconcile_batch(app, &batch, &routes::Budget::unlimited()).await
+    reconcile_batch(app, &batch, budget).await
 }
 
 /// Milliseconds since the epoch, as Lambda gives deadlines and EventBridge event times.
@@ -164,19 +181,35 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// What apply and verify need after the last spoke read is started: the writes of a large
-/// first sweep at API Gateway's ~10 requests a second, and the re-read.
-const SWEEP_MARGIN: Duration = Duration::from_secs(40);
-
-/// A sweep's spoke reads may start until the invocation's deadline (ms since the epoch)
-/// minus the margin; no deadline (0, outside Lambda) means no limit, and so does a run of
-/// events only (their few APIs are read whole: an event is never set aside unread).
-fn sweep_budget(deadline_ms: u64, sweep: bool) -> routes::Budget {
-    if deadline_ms == 0 || !sweep {
-        return routes::Budget::unlimited();
+/// The run's budget: shares of the time the invocation has left ([`routes::budget`]); no
+/// deadline (0, outside Lambda) means no limit.
+fn run_budget(deadline_ms: u64, sweep: bool) -> routes::Budget {
+    match routes::budget::left_until(deadline_ms, now_ms()) {
+        None => routes::Budget::unlimited(),
+        Some(left) => routes::Budget::until(Instant::now() + left, sweep),
     }
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms()));
-    routes::Budget::until(Instant::now() + left.saturating_sub(SWEEP_MARGIN))
+}
+
+/// When a run still going is stopped: at 95% of the time left (at most 3 s before the
+/// deadline), so the invocation answers, with its error, before Lambda kills it.
+fn backstop(left: Duration) -> Duration {
+    left.saturating_sub((left / 20).min(Duration::from_secs(3)))
+}
+
+/// `run`, stopped after `limit` with [`Error::OutOfTime`]. Stopping between two awaits is a
+/// crash at that point, which every write order is made to survive.
+async fn within<T>(
+    limit: Duration,
+    run: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(limit, run).await {
+        Ok(done) => done,
+        Err(_) => Err(Error::OutOfTime(format!(
+            "the run was still going {} ms before its deadline; what it wrote is kept and the \
+             next run goes on from there",
+            limit.as_millis()
+        ))),
+    }
 }
 
 /// The account of `arn:aws:lambda:{region}:{account}:function:{name}`.
@@ -245,6 +278,28 @@ fn settle<R>(result: Result<Outcome<R>>) -> Result<Outcome<R>> {
 mod tests {
     use super::*;
     use crate::error::Error;
+
+    #[test]
+    fn the_backstop_leaves_time_to_answer_whatever_the_timeout() {
+        assert_eq!(
+            backstop(Duration::from_secs(30)),
+            Duration::from_millis(28_500)
+        );
+        assert_eq!(backstop(Duration::from_secs(120)), Duration::from_secs(117));
+        assert_eq!(backstop(Duration::from_secs(900)), Duration::from_secs(897));
+        assert_eq!(backstop(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_run_past_its_backstop_answers_out_of_time() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(())
+        };
+        let err = within(Duration::from_millis(20), slow).await.unwrap_err();
+        assert_eq!(err.kind(), "OutOfTime");
+        assert!(err.is_transient());
+    }
 
     #[test]
     fn permanent_errors_become_dropped_and_transient_stay_errors() {

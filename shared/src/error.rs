@@ -69,6 +69,12 @@ pub enum Error {
     #[error("drift after apply: {0}")]
     Drift(String),
 
+    /// The invocation reached its last moments before its deadline with a call still in
+    /// flight (the budget stops starting work well before; this is the backstop). Transient:
+    /// what was written is crash-safe, and the next run goes on from there.
+    #[error("out of time: {0}")]
+    OutOfTime(String),
+
     /// A write this run cannot make because another of its writes was refused first (a
     /// parent another API was to create). Permanent for this run; the next one plans again.
     #[error("{0}")]
@@ -147,7 +153,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Aws { transient, .. } => *transient,
-            Error::Drift(_) => true,
+            Error::Drift(_) | Error::OutOfTime(_) => true,
             Error::Config(_)
             | Error::BadEvent { .. }
             | Error::Registry { .. }
@@ -163,6 +169,7 @@ impl Error {
             Error::Aws { .. } => "Aws",
             Error::Registry { .. } => "Registry",
             Error::Drift(_) => "Drift",
+            Error::OutOfTime(_) => "OutOfTime",
             Error::Blocked(_) => "Blocked",
         }
     }

@@ -84,7 +84,7 @@ pub fn api_of_parameter(prefix: &SsmPrefix, name: &str) -> Option<ApiRef> {
 }
 
 /// `g{generation}-{index}` -> generation.
-fn part_generation(segment: &str) -> Option<u64> {
+pub(crate) fn part_generation(segment: &str) -> Option<u64> {
     let (generation, index) = segment.strip_prefix('g')?.split_once('-')?;
     index.parse::<u64>().ok()?;
     generation.parse().ok()
@@ -133,7 +133,7 @@ pub async fn delete_parts(ssm: &aws_sdk_ssm::Client, existing: &BTreeSet<String>
     Ok(())
 }
 
-const RECORD_DESCRIPTION: &str = "frontdoor ownership registry: do not edit by hand";
+pub(crate) const RECORD_DESCRIPTION: &str = "frontdoor ownership registry: do not edit by hand";
 
 #[derive(Serialize, Deserialize)]
 struct Document<T> {

@@ -13,8 +13,8 @@ use aws_sdk_sqs::types::{
 };
 use serde_json::{json, Value};
 use shared::config::ROUTE_MESSAGE_GROUP;
-use shared::entry::{route_sync_payload, Outcome};
-use shared::routes::Report;
+use shared::entry::{route_sync_payload_within, Outcome};
+use shared::routes::{Budget, Report};
 use shared::{App, RouteSyncConfig};
 
 /// A FIFO route queue and its dead-letter queue.
@@ -127,6 +127,17 @@ impl RouteQueue {
     /// Drains the queue through `app` as the event source mapping would, at most
     /// `max_batches` batches; returns each reconcile's report.
     pub async fn drain(&self, app: &App<RouteSyncConfig>, max_batches: usize) -> Vec<Report> {
+        self.drain_within(app, max_batches, Budget::unlimited).await
+    }
+
+    /// [`RouteQueue::drain`], each batch within a budget of its own (`budget()` per batch,
+    /// as each invocation has its own deadline).
+    pub async fn drain_within(
+        &self,
+        app: &App<RouteSyncConfig>,
+        max_batches: usize,
+        budget: impl Fn() -> Budget,
+    ) -> Vec<Report> {
         let mut reports = Vec::new();
         for _ in 0..max_batches {
             let got = self
@@ -154,7 +165,8 @@ impl RouteQueue {
                 })
                 .collect();
             // A batch answered Err is not deleted: with visibility 0 it is received again.
-            if let Ok(outcome) = route_sync_payload(app, &json!({ "Records": records })).await {
+            let payload = json!({ "Records": records });
+            if let Ok(outcome) = route_sync_payload_within(app, &payload, &budget()).await {
                 if let Outcome::Reconciled(report) = outcome {
                     reports.push(report);
                 }

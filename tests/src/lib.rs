@@ -20,6 +20,7 @@ use shared::{App, TargetSyncConfig};
 
 pub mod faults;
 pub mod fifo;
+pub mod org;
 pub mod pets;
 pub mod runtime_api;
 pub mod scenario;

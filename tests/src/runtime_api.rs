@@ -40,6 +40,12 @@ pub enum Answer {
 }
 
 struct Shared {
+    /// The function timeout each invocation's deadline is given from.
+    timeout: Duration,
+    /// When each invocation was handed out, by request id.
+    started: Mutex<std::collections::BTreeMap<String, std::time::Instant>>,
+    /// Each answered invocation: request id, time taken.
+    took: Mutex<Vec<(String, Duration)>>,
     served: std::sync::atomic::AtomicUsize,
     first_poll: Mutex<Option<std::time::Instant>>,
     queue: Mutex<VecDeque<(String, Value)>>,
@@ -59,11 +65,20 @@ const MAX_BODY: usize = 6 * 1024 * 1024;
 impl RuntimeApi {
     /// Serves `events` in order, one per `next`, with request ids `req-1`, `req-2`, ...
     pub fn start(events: Vec<Value>) -> RuntimeApi {
+        Self::start_with_timeout(events, Duration::from_secs(60))
+    }
+
+    /// [`RuntimeApi::start`] with each invocation's deadline `timeout` after it is handed
+    /// out, as a function with that timeout has.
+    pub fn start_with_timeout(events: Vec<Value>, timeout: Duration) -> RuntimeApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = mpsc::channel();
         let count = events.len();
         let shared = Arc::new(Shared {
+            timeout,
+            started: Mutex::new(std::collections::BTreeMap::new()),
+            took: Mutex::new(Vec::new()),
             served: std::sync::atomic::AtomicUsize::new(count),
             first_poll: Mutex::new(None),
             queue: Mutex::new(
@@ -110,6 +125,15 @@ impl RuntimeApi {
     /// When the function first asked for an event (the end of its cold start).
     pub fn first_poll(&self) -> Option<std::time::Instant> {
         self.shared.first_poll.lock().ok().and_then(|t| *t)
+    }
+
+    /// Each answered invocation so far: request id and how long it took, in answer order.
+    pub fn durations(&self) -> Vec<(String, Duration)> {
+        self.shared
+            .took
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     /// The next answer, or `None` after `timeout`.
@@ -180,7 +204,10 @@ fn route(method: &str, path: &str, body: Vec<u8>, shared: &Shared) -> Option<Rep
                         .duration_since(UNIX_EPOCH)
                         .unwrap_or_default()
                         .as_millis()
-                        + 60_000;
+                        + shared.timeout.as_millis();
+                    if let Ok(mut started) = shared.started.lock() {
+                        started.insert(id.clone(), std::time::Instant::now());
+                    }
                     return Some((
                         "200 OK",
                         vec![
@@ -222,6 +249,10 @@ fn route(method: &str, path: &str, body: Vec<u8>, shared: &Shared) -> Option<Rep
                 },
                 _ => return Some(("404 Not Found", vec![], vec![])),
             };
+            let began = shared.started.lock().ok().and_then(|s| s.get(id).copied());
+            if let (Some(began), Ok(mut took)) = (began, shared.took.lock()) {
+                took.push((id.to_string(), began.elapsed()));
+            }
             let _ = shared.answers.send(answer);
             accepted
         }

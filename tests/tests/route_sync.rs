@@ -453,9 +453,15 @@ async fn a_run_that_wrote_and_failed_before_deploying_is_deployed_by_the_next() 
         group.parameters_put.clear();
         group.status_parameter = None;
     }
-    shared::routes::apply(&s.app, &observed, &plan, shared::routes::Deploy::Now)
-        .await
-        .unwrap();
+    shared::routes::apply(
+        &s.app,
+        &observed,
+        &plan,
+        shared::routes::Deploy::Now,
+        &shared::routes::Budget::unlimited(),
+    )
+    .await
+    .unwrap();
     assert_eq!(count(&s.writes(), "CreateDeployment"), 0);
 
     // WHEN the next sweep finds the routes already in place

@@ -43,6 +43,10 @@ pub struct Context {
     pub ssm_prefix: SsmPrefix,
     /// Resources the public API may hold (API Gateway's per-API quota, 300 by default).
     pub resource_quota: usize,
+    /// The most public resources one spoke account's APIs may hold.
+    pub account_resource_quota: usize,
+    /// The most exposed APIs of one spoke account frontdoor tracks.
+    pub account_api_quota: usize,
     /// The hub's route policy.
     pub policy: Policy,
     /// The load balancer a VPC link V2 sends to.
@@ -61,6 +65,8 @@ impl Context {
             public_stage: c.public_stage.clone(),
             ssm_prefix: c.ssm_prefix.clone(),
             resource_quota: c.resource_quota,
+            account_resource_quota: c.account_resource_quota,
+            account_api_quota: c.account_api_quota,
             policy: c.governance.clone(),
             integration_target: c.integration_target.clone(),
         }

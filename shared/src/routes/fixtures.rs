@@ -17,6 +17,8 @@ pub(crate) fn ctx() -> Context {
         public_stage: "prd".into(),
         ssm_prefix: SsmPrefix::parse("/frontdoor").unwrap(),
         resource_quota: 300,
+        account_resource_quota: 75,
+        account_api_quota: 50,
         policy: crate::governance::Policy::default(),
         integration_target: None,
     }

@@ -6,11 +6,13 @@
 //! batch, at most one deployment.
 
 mod apply;
+pub mod budget;
 pub mod desired;
 pub mod diff;
 #[cfg(test)]
 mod fixtures;
 mod observe;
+mod owed;
 pub mod paths;
 pub mod status;
 
@@ -28,8 +30,10 @@ use crate::governance::{MethodAuth, Throttle};
 use crate::ids::{AccountId, ApiRef};
 
 pub use apply::{apply, verify, Applied};
+pub use budget::Budget;
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
 pub use observe::{observe, observe_within};
+pub use owed::Owed;
 pub use status::{Holder, Status, StatusKind};
 
 /// Which private APIs a reconcile looks at.
@@ -210,6 +214,9 @@ pub struct Observed {
     pub deployment_owed: bool,
     /// The owed deployment: its token and the APIs waiting on it.
     pub owed: Option<Owed>,
+    /// The parameters the owed marker's list of waiting APIs is split over (none while it
+    /// fits the marker itself).
+    pub owed_parts: BTreeSet<String>,
     /// The resource quota AWS enforced (`LimitExceededException`) while frontdoor was
     /// configured with a larger one, and that configured value.
     pub learned_quota: Option<LearnedQuota>,
@@ -254,42 +261,6 @@ pub struct StageWide {
     pub logging_level: Option<String>,
     /// Full request/response logging.
     pub data_trace: bool,
-}
-
-/// A deployment owed (the registry's `deployment-owed` marker): its token, the deduplication
-/// id of its "deploy" message, and the APIs whose routes wait on it, so the run that
-/// deploys (or is refused) can give them their status even when it did not write them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Owed {
-    /// The current form.
-    Waiting {
-        /// The token.
-        token: String,
-        /// `{account}/{api-id}` of each API waiting.
-        waiting: BTreeSet<String>,
-    },
-    /// The form of earlier versions: a token only.
-    Token(String),
-}
-
-impl Owed {
-    /// Its token.
-    pub fn token(&self) -> &str {
-        match self {
-            Owed::Waiting { token, .. } | Owed::Token(token) => token,
-        }
-    }
-
-    /// The APIs waiting on it.
-    pub fn waiting(&self) -> BTreeSet<ApiRef> {
-        match self {
-            Owed::Waiting { waiting, .. } => {
-                waiting.iter().filter_map(|a| ApiRef::parse(a)).collect()
-            }
-            Owed::Token(_) => BTreeSet::new(),
-        }
-    }
 }
 
 /// A resource quota AWS enforced below the configured one. It holds while the configuration
@@ -387,6 +358,10 @@ pub struct Report {
     pub accounts_skipped: usize,
     /// Spoke accounts a sweep left for the next one (it ran out of time).
     pub accounts_deferred: usize,
+    /// APIs whose writes or publishing the run's budget left for the next run.
+    pub apis_deferred: usize,
+    /// APIs past their account's API share (`FRONTDOOR_ACCOUNT_API_QUOTA`): not tracked.
+    pub apis_over_share: usize,
     /// Resources on the public API after this reconcile (quota: 300 by default).
     pub public_resources: usize,
     /// AWS calls that only read.
@@ -397,44 +372,6 @@ pub struct Report {
     pub events_refused: usize,
     /// Events dropped (not understood, or nothing to do).
     pub events_dropped: usize,
-}
-
-/// How long a sweep may keep starting spoke reads. A sweep that runs out applies what it
-/// read, records where it stopped, and the next sweep starts there (DESIGN.md, "The sweep
-/// is a writer too"); accounts it did not read are out of scope, so nothing of theirs is
-/// removed.
-pub struct Budget {
-    left: Box<dyn Fn() -> bool + Send + Sync>,
-}
-
-impl Budget {
-    /// No limit (the CLI, event-scoped runs).
-    pub fn unlimited() -> Self {
-        Self::from_fn(|| true)
-    }
-
-    /// Until `deadline` (the invocation's deadline minus the time apply and verify need).
-    pub fn until(deadline: std::time::Instant) -> Self {
-        Self::from_fn(move || std::time::Instant::now() < deadline)
-    }
-
-    /// Whatever `left` says: `true` while another account may be started.
-    pub fn from_fn(left: impl Fn() -> bool + Send + Sync + 'static) -> Self {
-        Self {
-            left: Box::new(left),
-        }
-    }
-
-    /// Whether another account may be started.
-    pub fn has_time(&self) -> bool {
-        (self.left)()
-    }
-}
-
-impl std::fmt::Debug for Budget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Budget")
-    }
 }
 
 /// When the public stage is deployed.
@@ -464,10 +401,22 @@ pub async fn reconcile_with(
     let before = app.clients.calls.snapshot();
     let observed = observe_within(app, scope, budget).await?;
     let plan = plan(&observed, &desired::Context::from_app(app));
-    let applied = apply(app, &observed, &plan, deploy).await?;
+    let applied = apply(app, &observed, &plan, deploy, budget).await?;
     verify(app, &plan, &applied).await?;
     let calls = app.clients.calls.snapshot().since(&before);
     let report = plan.report(&applied, calls.reads(), calls.writes());
+    if !plan.apis_over_share.is_empty() {
+        let over: Vec<String> = plan
+            .apis_over_share
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        tracing::warn!(
+            share = app.config.account_api_quota,
+            apis = ?over,
+            "APIs past their account's API share are not tracked: no record, no parameters"
+        );
+    }
     for (account, why) in &observed.unreachable {
         tracing::warn!(%account, reason = %why, "spoke account skipped: its routes stay as they are");
     }
@@ -481,6 +430,7 @@ pub async fn reconcile_with(
         deployments = report.deployments,
         deployments_refused = report.deployments_refused,
         accounts_skipped = report.accounts_skipped,
+        apis_deferred = report.apis_deferred,
         reads = report.reads,
         writes = report.writes,
         statuses = ?report.statuses,
@@ -492,7 +442,10 @@ pub async fn reconcile_with(
 /// Desired state and diff of what was observed: the plan a reconcile applies and
 /// `frontdoor plan` prints.
 pub fn plan(observed: &Observed, ctx: &desired::Context) -> Plan {
-    diff(observed, &desired::desired(observed, ctx), ctx)
+    let (within, over_share) = diff::within_api_share(observed, ctx.account_api_quota);
+    let mut plan = diff(&within, &desired::desired(&within, ctx), ctx);
+    plan.apis_over_share = over_share;
+    plan
 }
 
 /// A value's length as JSON (plus a separator), for splitting a record.

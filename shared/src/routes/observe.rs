@@ -20,8 +20,8 @@ use aws_sdk_apigateway::types::Resource;
 use super::desired::{chosen_stage, published_name, TAG_EXPOSE};
 use super::Budget;
 use super::{
-    Integration, LearnedQuota, LiveMethod, Observed, Owed, PrivateApi, PrivateResource,
-    PublicResource, Record, Scope, StageSettings, StageWide,
+    Integration, LearnedQuota, LiveMethod, Observed, PrivateApi, PrivateResource, PublicResource,
+    Record, Scope, StageSettings, StageWide,
 };
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
@@ -59,11 +59,10 @@ pub async fn observe_within(
         names: record_parameters,
         corrupt,
     } = records(app).await?;
-    let owed = registry::load::<Option<Owed>>(
-        &app.clients.ssm,
-        &registry::deployment_owed_parameter(&config.ssm_prefix),
-    )
-    .await?;
+    let super::owed::Loaded {
+        owed,
+        parts: owed_parts,
+    } = super::owed::load(&app.clients.ssm, &config.ssm_prefix).await?;
     let learned_quota = registry::load::<Option<LearnedQuota>>(
         &app.clients.ssm,
         &registry::learned_quota_parameter(&config.ssm_prefix),
@@ -175,6 +174,7 @@ pub async fn observe_within(
         parameters,
         deployment_owed: owed.is_some(),
         owed,
+        owed_parts,
         learned_quota,
         sweep_cursor,
         unread,

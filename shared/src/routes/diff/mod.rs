@@ -21,6 +21,7 @@ mod model;
 mod names;
 mod parameters;
 mod records;
+mod shares;
 #[cfg(test)]
 mod tests;
 pub(crate) mod tree;
@@ -111,6 +112,8 @@ pub struct Plan {
     pub sweep_cursor: Option<Option<AccountId>>,
     /// Accounts left for the next sweep.
     pub accounts_deferred: usize,
+    /// APIs past their account's API share: not tracked, nothing of theirs written.
+    pub apis_over_share: Vec<ApiRef>,
 }
 
 impl Plan {
@@ -167,13 +170,18 @@ impl Plan {
     /// The report of this plan once applied.
     pub fn report(&self, applied: &Applied, reads: u64, writes: u64) -> Report {
         let failed = |api: &ApiRef| applied.refused.contains_key(api);
-        let kept = || self.apis.iter().filter(|(api, _)| !failed(api));
+        // Counted once, by the run that finishes a group (one the budget cut counts then).
+        let kept = || self.apis.iter().filter(|(api, _)| applied.finished(api));
         let mut statuses: BTreeMap<String, Status> = self
             .statuses()
             .map(|(api, s)| (api.to_string(), s.clone()))
             .collect();
         for (api, status) in applied.statuses() {
             statuses.insert(api.to_string(), status);
+        }
+        // Left for the next run: its status is not published yet.
+        for api in &applied.deferred {
+            statuses.remove(&api.to_string());
         }
         Report {
             apis: self.looked_at,
@@ -190,6 +198,8 @@ impl Plan {
             deployments_refused: usize::from(applied.deployment_refused.is_some()),
             accounts_skipped: self.accounts_skipped,
             accounts_deferred: self.accounts_deferred,
+            apis_deferred: applied.deferred.len(),
+            apis_over_share: self.apis_over_share.len(),
             public_resources: self.public_resources
                 - self
                     .apis
@@ -207,15 +217,21 @@ impl Plan {
 
 /// Computes the plan. Pure: no I/O, no clock, no randomness.
 ///
-/// An API whose new resources would take the public API past its quota is held back whole
-/// (refused, keeping what it had) and the plan is made again without it; each round holds
-/// back at least one more API, so this ends.
+/// An API whose new resources would take the public API past its quota, or its account past
+/// its share of it, is held back whole (refused, keeping what it had) and the plan is made
+/// again without it; each round holds back at least one more API, so this ends.
 pub fn diff(observed: &Observed, desired: &Desired, ctx: &Context) -> Plan {
     let quota = observed.resource_quota(ctx.resource_quota);
+    let over_limits = |plan: &Plan| {
+        let mut over = shares::over_account_share(observed, plan, ctx.account_resource_quota);
+        // The public API's quota is the refusal that names the whole front door.
+        over.extend(tree::over_quota(observed, plan, quota));
+        over
+    };
     let mut held: BTreeMap<ApiRef, String> = BTreeMap::new();
     let mut plan = compose(observed, desired, ctx, &held);
     for _ in 0..observed.apis.len() {
-        let over = tree::over_quota(observed, &plan, quota);
+        let over = over_limits(&plan);
         if over.is_empty() {
             break;
         }
@@ -230,12 +246,21 @@ pub fn diff(observed: &Observed, desired: &Desired, ctx: &Context) -> Plan {
         let mut trial = held.clone();
         trial.remove(&api);
         let retry = compose(observed, desired, ctx, &trial);
-        if tree::over_quota(observed, &retry, quota).is_empty() {
+        if over_limits(&retry).is_empty() {
             held = trial;
             plan = retry;
         }
     }
     plan
+}
+
+/// `observed` without the APIs past their account's API share (`FRONTDOOR_ACCOUNT_API_QUOTA`),
+/// and those APIs: they get no record, no parameters, only a log line and a metric.
+pub fn within_api_share(
+    observed: &Observed,
+    share: usize,
+) -> (std::borrow::Cow<'_, Observed>, Vec<ApiRef>) {
+    shares::within_api_share(observed, share)
 }
 
 /// One pass over the steps, with `held` APIs kept as their records say.

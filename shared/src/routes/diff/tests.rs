@@ -306,6 +306,92 @@ mod quota {
     }
 }
 
+mod shares {
+    use super::*;
+
+    fn with(account_resources: usize, account_apis: usize) -> Context {
+        Context {
+            account_resource_quota: account_resources,
+            account_api_quota: account_apis,
+            ..ctx()
+        }
+    }
+
+    #[test]
+    fn a_greedy_account_is_held_to_its_share_and_the_others_converge() {
+        // GIVEN a hostile account B whose two APIs need 3 + 3 resources, beside C's one, and
+        // a share of 4 resources per account (the public API's quota is far away)
+        let b1 = api("222222222222", "bbbbbbbbb1", &["/b1/x/y"]);
+        let b2 = api("222222222222", "bbbbbbbbb2", &["/b2/x/y"]);
+        let c = api("333333333333", "cccccccccc", &["/c"]);
+        let world = observed_with(vec![b1.clone(), b2.clone(), c.clone()], &[]);
+        // WHEN
+        let plan = plan(&world, &with(4, 50));
+        // THEN B's first fits, its second is held naming the share, C is exposed
+        assert_eq!(status_of(&plan, &b1), Some(Status::exposed()));
+        match status_of(&plan, &b2) {
+            Some(Status::Refused(why)) => {
+                assert!(
+                    why.contains("share of the public API (4 resources"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(plan.apis[&b2.api].creates.is_empty());
+        assert_eq!(status_of(&plan, &c), Some(Status::exposed()));
+        // AND a second plan writes nothing (the decision is stable)
+        let again = crate::routes::plan(&applied(&world, &plan), &with(4, 50));
+        assert!(again.is_noop(), "{again:?}");
+    }
+
+    #[test]
+    fn apis_past_the_api_share_cost_no_record_and_no_parameter() {
+        // GIVEN account B with five opted-in APIs (two of them with refused-looking tags)
+        // and a share of 3 tracked APIs per account; C has one
+        let ids = [
+            "bbbbbbbbb1",
+            "bbbbbbbbb2",
+            "bbbbbbbbb3",
+            "bbbbbbbbb4",
+            "bbbbbbbbb5",
+        ];
+        let mut apis: Vec<PrivateApi> = ids
+            .iter()
+            .map(|id| api("222222222222", id, &[&format!("/{id}")]))
+            .collect();
+        apis[3]
+            .tags
+            .insert("expose:paths".into(), "../../etc".into());
+        let c = api("333333333333", "cccccccccc", &["/c"]);
+        apis.push(c.clone());
+        let world = observed_with(apis, &[]);
+        // WHEN
+        let plan = plan(&world, &with(75, 3));
+        // THEN the first three (in id order) are tracked and C is untouched by B's share
+        let over: Vec<String> = plan
+            .apis_over_share
+            .iter()
+            .map(|a| a.api.to_string())
+            .collect();
+        assert_eq!(over, ["bbbbbbbbb4", "bbbbbbbbb5"]);
+        for id in &over {
+            assert!(
+                !plan.apis.keys().any(|a| a.api.to_string() == *id),
+                "{id} has a group: {plan:?}"
+            );
+        }
+        assert_eq!(status_of(&plan, &c), Some(Status::exposed()));
+        // AND once tracked, an API keeps its place when a newcomer sorts before it
+        let mut later = applied(&world, &plan);
+        let early = api("222222222222", "bbbbbbbbb0", &["/early"]);
+        later.apis.insert(early.api.clone(), Some(early.clone()));
+        let next = crate::routes::plan(&later, &with(75, 3));
+        assert_eq!(next.apis_over_share.len(), 3, "{:?}", next.apis_over_share);
+        assert!(next.apis_over_share.contains(&early.api));
+    }
+}
+
 #[test]
 fn an_unreachable_accounts_apis_are_left_exactly_as_they_are() {
     // GIVEN cats exposed

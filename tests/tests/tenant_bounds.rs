@@ -1,0 +1,271 @@
+//! Issue 20: no tenant can stall, starve or impersonate another. Each test is an attack by a
+//! hostile (or merely huge) spoke against a victim, on the emulator: the victim's routes,
+//! URLs and statuses come through, every run is Ok, and a further sweep writes nothing.
+#![allow(clippy::unwrap_used)] // scenario helpers panic the test on a failed setup call
+
+use aws_sdk_apigateway::types::EndpointType;
+use frontdoor_tests::fifo::RouteQueue;
+use frontdoor_tests::org::Org;
+use frontdoor_tests::pets::{add_resource, api_event, private_api, resource_ids, seed_policy};
+use frontdoor_tests::pets::{ACCOUNT_B, ACCOUNT_C};
+use frontdoor_tests::scenario::{status_in, Scenario};
+use shared::routes::{self, Budget, Deploy, Scope};
+
+/// The mapping every frontdoor integration carries (DESIGN.md, "Every integration pins its
+/// private API"). AWS picks a private API behind an execute-api endpoint by `Host` or by
+/// `x-apigw-api-id` ("Invoking a private API using endpoint-specific public DNS hostnames",
+/// API Gateway developer guide) and does not say which wins when both are present.
+const PIN: &str = "integration.request.header.x-apigw-api-id";
+
+/// The writes to the public API's routes (the deployment aside).
+const PUBLIC_WRITES: [&str; 6] = [
+    "CreateResource",
+    "PutMethod",
+    "PutIntegration",
+    "UpdateMethod",
+    "DeleteMethod",
+    "DeleteResource",
+];
+
+/// `https://{api-id}.execute-api...` -> `{api-id}`.
+fn api_of_uri(uri: &str) -> &str {
+    uri.trim_start_matches("https://")
+        .split('.')
+        .next()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_callers_header_cannot_pick_another_private_api() {
+    // GIVEN the seed, swept: B's cats and C's dogs are routed
+    let s = Scenario::start().await;
+    s.sweep().await;
+    // THEN every integration frontdoor made pins its own private API with a static value,
+    // which API Gateway sends whatever header the caller set
+    let methods = s.pets.public_methods().await;
+    let mut pinned = 0;
+    for ((path, verb), m) in &methods {
+        let Some(i) = m.method_integration() else {
+            continue;
+        };
+        let uri = i.uri().unwrap_or_default();
+        if !uri.contains(".execute-api.") {
+            continue; // hand-made (/health)
+        }
+        let params = i.request_parameters().cloned().unwrap_or_default();
+        assert_eq!(
+            params.get(PIN).map(String::as_str),
+            Some(format!("'{}'", api_of_uri(uri)).as_str()),
+            "{verb} {path}: {params:?}"
+        );
+        pinned += 1;
+    }
+    assert!(pinned >= 2, "{methods:?}");
+
+    // WHEN someone re-points the pin of GET /cats at C's private API (by hand, or a rollback)
+    let gw = aws_sdk_apigateway::Client::new(&s.pets.hub_sdk);
+    let cats = &methods[&("/cats".to_string(), "GET".to_string())];
+    let i = cats.method_integration().unwrap();
+    let id = resource_ids(&s.pets.hub_sdk, &s.pets.public_api_id).await["/cats"].clone();
+    gw.put_integration()
+        .rest_api_id(&s.pets.public_api_id)
+        .resource_id(&id)
+        .http_method("GET")
+        .set_type(i.r#type().cloned())
+        .integration_http_method("GET")
+        .uri(i.uri().unwrap())
+        .set_connection_type(i.connection_type().cloned())
+        .connection_id(i.connection_id().unwrap())
+        .request_parameters(PIN, format!("'{}'", s.pets.dogs))
+        .send()
+        .await
+        .unwrap();
+
+    // THEN the next sweep repairs it in place, one PutIntegration and nothing deleted
+    let before = s.writes().len();
+    let report = s.sweep().await;
+    let ops = s.writes()[before..].to_vec();
+    assert_eq!(report.integrations_updated, 1, "{ops:?}");
+    assert!(
+        !ops.iter()
+            .any(|o| o == "DeleteMethod" || o == "DeleteResource"),
+        "{ops:?}"
+    );
+    let repaired = s.pets.public_methods().await;
+    let params = repaired[&("/cats".to_string(), "GET".to_string())]
+        .method_integration()
+        .and_then(|i| i.request_parameters().cloned())
+        .unwrap_or_default();
+    assert_eq!(params[PIN], format!("'{}'", s.pets.cats));
+    // AND the sweep after that writes nothing
+    let before = s.writes().len();
+    s.sweep().await;
+    assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
+}
+
+const ORG_ACCOUNTS: usize = 20;
+const ORG_APIS: usize = 10;
+
+#[tokio::test]
+async fn an_organisation_waiting_on_one_deployment_fits_ssm_and_is_routed() {
+    // GIVEN 20 more spoke accounts with 10 exposed APIs each (200 APIs: the list of APIs
+    // waiting on the first deployment needs ~5,800 characters, over SSM's 4,096)
+    let world = Org::start(ORG_ACCOUNTS, ORG_APIS).await;
+    let queue = RouteQueue::create(&world.pets.hub_sdk).await;
+    let url = queue.url.clone();
+    let app = world.app(&[("FRONTDOOR_ROUTE_QUEUE_URL", url.as_str())]);
+
+    // WHEN the first sweep runs from the queue (it writes every route and enqueues the
+    // deployment)
+    let report = routes::reconcile_with(&app, &sweep(), Deploy::Enqueue, &Budget::unlimited())
+        .await
+        .unwrap();
+    assert_eq!(report.deployments_enqueued, 1, "{report:?}");
+    // THEN every registry value is within a standard parameter's 4,096 characters, and the
+    // owed marker's list was split over several of them
+    let sizes = world.registry_sizes().await;
+    let over: Vec<_> = sizes.iter().filter(|(_, n)| **n > 4096).collect();
+    assert!(over.is_empty(), "{over:?}");
+    let parts = sizes
+        .keys()
+        .filter(|n| n.starts_with("/frontdoor/registry/deployment-owed/g"))
+        .count();
+    assert!(parts >= 2, "{sizes:?}");
+
+    // WHEN the "deploy" message is handled
+    let reports = queue.drain(&app, 5).await;
+    // THEN it deployed once, and every API of the organisation is exposed
+    assert_eq!(reports.iter().map(|r| r.deployments).sum::<usize>(), 1);
+    let published = world.pets.published().await;
+    for a in 0..ORG_ACCOUNTS {
+        for i in 0..ORG_APIS {
+            let name = Org::name(a, i);
+            assert_eq!(
+                status_in(&published, &name).as_deref(),
+                Some("exposed"),
+                "{name}"
+            );
+        }
+    }
+    // AND the marker and its parts are gone
+    let sizes = world.registry_sizes().await;
+    assert!(
+        !sizes.keys().any(|n| n.contains("deployment-owed")),
+        "{sizes:?}"
+    );
+    // AND a further sweep writes nothing
+    let again = routes::reconcile(&app, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
+}
+
+fn sweep() -> Scope {
+    Scope {
+        sweep: true,
+        apis: Default::default(),
+        owed: false,
+    }
+}
+
+/// Adds a stage `name` deployed from `api`'s current tree.
+async fn stage(sdk: &aws_config::SdkConfig, api: &str, name: &str) {
+    aws_sdk_apigateway::Client::new(sdk)
+        .create_deployment()
+        .rest_api_id(api)
+        .stage_name(name)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_huge_stage_flip_cannot_hold_back_another_teams_small_change() {
+    // GIVEN B's large API (60 methods) exposed on stage prd, beside C's dogs
+    let s = Scenario::start().await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    let paths: Vec<String> = (0..60).map(|i| format!("/huge/r{i:02}")).collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let huge = private_api(
+        &s.pets.b,
+        "huge",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true"), ("expose:stage", "prd")],
+        &refs,
+    )
+    .await;
+    stage(&s.pets.b, &huge, "blue").await;
+    let queue = RouteQueue::create(&s.pets.hub_sdk).await;
+    let url = queue.url.clone();
+    let app = s
+        .pets
+        .app_with(&[("FRONTDOOR_ROUTE_QUEUE_URL", url.as_str())]);
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    let victim_before = s.pets.public_routes().await;
+
+    // WHEN B flips to stage blue (60 integrations to rewrite) and, at the same moment, C
+    // adds /dogs/toys to its API and redeploys
+    s.pets
+        .tag(&s.pets.b, &huge, &[("expose:stage", "blue")])
+        .await;
+    add_resource(&s.pets.c, &s.pets.dogs, "/dogs/toys", "GET").await;
+    frontdoor_tests::pets::deploy(&s.pets.c, &s.pets.dogs).await;
+    queue
+        .send_all(&[
+            api_event("TagResource", ACCOUNT_B, &huge),
+            api_event("CreateDeployment", ACCOUNT_C, &s.pets.dogs),
+        ])
+        .await;
+    // AND each invocation's budget lets it make 12 writes (as a short timeout at AWS's
+    // rates would)
+    let mut reports = Vec::new();
+    for _ in 0..30 {
+        let before = app.clients.calls.snapshot();
+        let Some(report) = queue
+            .drain_within(&app, 1, || Budget::counted(12, 100))
+            .await
+            .pop()
+        else {
+            break;
+        };
+        let calls = app.clients.calls.snapshot().since(&before);
+        let public: u64 = PUBLIC_WRITES.iter().map(|op| calls.of(op)).sum();
+        reports.push((report, public));
+    }
+
+    // THEN every run was Ok and made progress; C's change was routed by the first run
+    assert!(reports.len() >= 5, "{reports:?}");
+    let (first, _) = &reports[0];
+    assert!(
+        first.statuses.keys().any(|a| a.ends_with(&s.pets.dogs)),
+        "{first:?}"
+    );
+    assert!(first.apis_deferred >= 1, "{first:?}");
+    // AND B's flip converged over several runs, each within its budget: 12 units of work
+    // plus the first, which always goes (a method with its integration is one unit)
+    for (r, public) in &reports {
+        assert!(*public <= 14, "{public} public writes: {r:?}");
+    }
+    let routes_now = s.pets.public_routes().await;
+    let blue = routes_now
+        .iter()
+        .filter(|((p, _), uri)| p.starts_with("/huge/") && uri.contains("/blue/"))
+        .count();
+    assert_eq!(blue, 60, "{routes_now:?}");
+    assert!(routes_now.contains_key(&("/dogs/toys".to_string(), "GET".to_string())));
+    // AND the victim's other routes are as they were
+    for (key, uri) in victim_before
+        .iter()
+        .filter(|((p, _), _)| p.starts_with("/dogs"))
+    {
+        assert_eq!(routes_now.get(key), Some(uri), "{key:?}");
+    }
+    let published = s.pets.published().await;
+    assert_eq!(status_in(&published, "huge").as_deref(), Some("exposed"));
+    assert_eq!(
+        status_in(&published, "private-dogs").as_deref(),
+        Some("exposed")
+    );
+    // AND the registry holds no owed deployment, and a further sweep writes nothing
+    let again = routes::reconcile(&app, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
+}
