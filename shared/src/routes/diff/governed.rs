@@ -9,7 +9,9 @@
 //! read for their tags, but the hub's policy does not depend on them: a spoke must not
 //! escape a stricter policy by making itself unreadable. Such routes are brought up to the
 //! hub's authorization when theirs is weaker (tighten only; an account the hub lets publish
-//! open routes keeps an open one), and keep their throttles.
+//! open routes keeps an open one), and their throttles to the hub's bounds: one without a
+//! throttle gets the hub's default, one above the hub's maximum is lowered to it, one within
+//! the bounds keeps what its tags asked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -92,6 +94,10 @@ pub(super) fn governance(
                         .1
                         .insert(key, live.clone());
                 }
+                let setting = method_setting_key(path, verb);
+                if let Some(want) = kept_throttle(settings.throttles.get(&setting), policy) {
+                    out.throttles_put.insert(setting, want);
+                }
             }
         }
     }
@@ -115,4 +121,57 @@ pub(super) fn governance(
         }
     }
     out
+}
+
+/// The throttle a kept route (its API not in play, so its tags unread) must be given, if its
+/// live one is outside the hub's bounds: none while the hub has a default, or above the
+/// maximum. Tighten only: what is within the bounds stays what its tags asked.
+fn kept_throttle(live: Option<&Option<Throttle>>, policy: &Policy) -> Option<Throttle> {
+    let max = policy.max;
+    match live {
+        // No setting of its own: the hub's default, when it has one.
+        None => policy.throttle,
+        // A whole throttle above the maximum: lowered to it, per limit.
+        Some(Some(t)) if t.rate > max.rate || t.burst > max.burst => Some(Throttle {
+            rate: t.rate.min(max.rate),
+            burst: t.burst.min(max.burst),
+        }),
+        // Within the bounds, or a fractional rate (not one frontdoor writes, so not one a
+        // tag asked for): left as it is; raising it to any bound would loosen it.
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+
+    fn policy(default: Option<(u32, u32)>, max: (u32, u32)) -> Policy {
+        Policy {
+            throttle: default.map(|(rate, burst)| Throttle { rate, burst }),
+            max: Throttle {
+                rate: max.0,
+                burst: max.1,
+            },
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn a_kept_route_follows_the_hubs_default_and_a_lowered_maximum() {
+        let t = |rate, burst| Throttle { rate, burst };
+        let hub = policy(Some((10, 20)), (50, 100));
+        // No throttle of its own: the hub's default.
+        assert_eq!(kept_throttle(None, &hub), Some(t(10, 20)));
+        // What its tags asked within the bounds stays.
+        assert_eq!(kept_throttle(Some(&Some(t(40, 80))), &hub), None);
+        // The hub lowered its maximum: lowered with it, limit by limit.
+        assert_eq!(
+            kept_throttle(Some(&Some(t(40, 80))), &policy(None, (30, 100))),
+            Some(t(30, 80))
+        );
+        // No default and no throttle: nothing to set.
+        assert_eq!(kept_throttle(None, &policy(None, (50, 100))), None);
+        assert_eq!(kept_throttle(Some(&None), &hub), None);
+    }
 }
