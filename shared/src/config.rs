@@ -59,6 +59,12 @@ pub const DEFAULT_RESOURCE_QUOTA: &str = "300";
 pub const ACCOUNT_RESOURCE_QUOTA: &str = "FRONTDOOR_ACCOUNT_RESOURCE_QUOTA";
 /// The most exposed APIs of one spoke account frontdoor tracks.
 pub const ACCOUNT_API_QUOTA: &str = "FRONTDOOR_ACCOUNT_API_QUOTA";
+/// Whether route-sync paces its hub writes to AWS's rates (`aws`) or not (`off`).
+pub const WRITE_PACING: &str = "FRONTDOOR_WRITE_PACING";
+/// How long a name or path an API released stays its account's.
+pub const RELEASE_HOLD: &str = "FRONTDOOR_RELEASE_HOLD";
+/// Default for [`RELEASE_HOLD`]: a day, time for consumers to notice a team left.
+pub const DEFAULT_RELEASE_HOLD: &str = "24h";
 /// Default for [`ACCOUNT_API_QUOTA`].
 pub const DEFAULT_ACCOUNT_API_QUOTA: &str = "50";
 
@@ -89,6 +95,8 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: RESOURCE_QUOTA, flag: "resource-quota", help: "Resources the public API may hold [300]" },
     Variable { name: ACCOUNT_RESOURCE_QUOTA, flag: "account-resource-quota", help: "Public resources one spoke account's APIs may hold [a quarter of the resource quota]" },
     Variable { name: ACCOUNT_API_QUOTA, flag: "account-api-quota", help: "Exposed APIs of one spoke account frontdoor tracks [50]" },
+    Variable { name: RELEASE_HOLD, flag: "release-hold", help: "How long a released name or path stays its account's, e.g. 24h, 30m, 90s; 0s: no hold [24h]" },
+    Variable { name: WRITE_PACING, flag: "write-pacing", help: "Pace hub writes to AWS's documented rates (aws) or not (off) [aws]" },
     Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
     Variable { name: SPOKE_CONCURRENCY, flag: "spoke-concurrency", help: "Spoke accounts read at once [8]" },
     Variable { name: ACCOUNT_CONCURRENCY, flag: "account-concurrency", help: "Calls in flight to one spoke account [2]" },
@@ -126,6 +134,10 @@ pub struct RouteSyncConfig {
     pub account_resource_quota: usize,
     /// The most exposed APIs of one spoke account frontdoor tracks (records, parameters).
     pub account_api_quota: usize,
+    /// How long a name or path an API released stays its account's.
+    pub release_hold: std::time::Duration,
+    /// Hub writes paced to AWS's documented rates ([`crate::pacing`]).
+    pub write_pacing: bool,
     /// The FIFO route queue, when route-sync runs from one.
     pub route_queue_url: Option<String>,
     /// Spoke accounts read at once.
@@ -161,6 +173,12 @@ impl RouteSyncConfig {
             vars.with_default(ACCOUNT_API_QUOTA, DEFAULT_ACCOUNT_API_QUOTA, |s| {
                 parse_bound(s, 10_000)
             });
+        let release_hold = vars.with_default(RELEASE_HOLD, DEFAULT_RELEASE_HOLD, parse_hold);
+        let write_pacing = vars.with_default(WRITE_PACING, "aws", |s| match s {
+            "aws" => Ok(true),
+            "off" => Ok(false),
+            _ => Err(format!("{s:?} is not aws or off")),
+        });
         let route_queue_url = vars.optional(ROUTE_QUEUE_URL, parse_fifo_queue_url);
         let spoke_concurrency =
             vars.with_default(SPOKE_CONCURRENCY, DEFAULT_SPOKE_CONCURRENCY, |s| {
@@ -187,6 +205,8 @@ impl RouteSyncConfig {
                 account_resource_quota: account_resource_quota
                     .unwrap_or_else(|| resource_quota.map_or(1, |q| (q / 4).max(1))),
                 account_api_quota: account_api_quota?,
+                release_hold: release_hold?,
+                write_pacing: write_pacing?,
                 route_queue_url,
                 spoke_concurrency: spoke_concurrency?,
                 account_concurrency: account_concurrency?,
@@ -318,6 +338,22 @@ fn parse_fifo_queue_url(s: &str) -> Result<String, String> {
 }
 
 /// A bound on concurrent work: 1 (sequential) to `max`.
+/// `{n}h`, `{n}m` or `{n}s`, at most 30 days (`0s`: no hold).
+fn parse_hold(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration such as 24h, 30m or 90s (at most 30 days)");
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "h" => n.checked_mul(3600),
+        "m" => n.checked_mul(60),
+        "s" => Some(n),
+        _ => None,
+    }
+    .filter(|secs| *secs <= 30 * 24 * 3600)
+    .ok_or_else(bad)?;
+    Ok(std::time::Duration::from_secs(secs))
+}
+
 fn parse_bound(s: &str, max: usize) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),

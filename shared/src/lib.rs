@@ -23,6 +23,7 @@ pub mod governance;
 pub mod ids;
 pub mod logging;
 pub mod metrics;
+pub mod pacing;
 pub mod policy;
 pub mod registry;
 pub mod routes;

@@ -66,6 +66,9 @@ impl Org {
             ("FRONTDOOR_ALLOWED_ACCOUNTS", self.accounts.join(",")),
             // Room for the organisation: these suites are about time and size, not quota.
             ("FRONTDOOR_RESOURCE_QUOTA", "2000".into()),
+            ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "500".into()),
+            // Unpaced unless a suite asks: these suites are about the budget and the size.
+            ("FRONTDOOR_WRITE_PACING", "off".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

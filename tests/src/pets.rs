@@ -241,11 +241,16 @@ impl Pets {
             "FRONTDOOR_VPC_ENDPOINT_ID" => Some(self.hub.vpce_id.clone()),
             "FRONTDOOR_PUBLIC_API_ID" => Some(self.public_api_id.clone()),
             "FRONTDOOR_VPC_LINK_ID" => Some(self.vpc_link_id.clone()),
-            "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(format!("{ACCOUNT_B},{ACCOUNT_C}")),
             other => more
                 .iter()
                 .find(|(n, _)| *n == other)
-                .map(|(_, v)| v.to_string()),
+                .map(|(_, v)| v.to_string())
+                .or_else(|| match other {
+                    "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(format!("{ACCOUNT_B},{ACCOUNT_C}")),
+                    // Suites about behaviour run unpaced; the pacing suite turns it on.
+                    "FRONTDOOR_WRITE_PACING" => Some("off".into()),
+                    _ => None,
+                }),
         })
         .expect("route-sync config");
         App::new(config, &self.hub_sdk).in_account(hub_account())
@@ -389,4 +394,89 @@ pub fn sqs_batch(events: &[serde_json::Value]) -> serde_json::Value {
     json!({"Records": events.iter().enumerate().map(|(i, e)| json!({
         "messageId": format!("m{i}"), "body": e.to_string(), "eventSource": "aws:sqs"
     })).collect::<Vec<_>>()})
+}
+
+/// A wide private API built in few calls: `/{base}` with `count` children `/{base}/r{i}`,
+/// each with every verb of `verbs` (MOCK integrations), deployed to each of `stages`. A
+/// team's large API, for the budget suites (1,200 methods = 300 resources x 4 verbs).
+#[allow(clippy::too_many_arguments)]
+pub async fn wide_api(
+    sdk: &SdkConfig,
+    name: &str,
+    policy: &str,
+    tags: &[(&str, &str)],
+    base: &str,
+    count: usize,
+    verbs: &[&str],
+    stages: &[&str],
+) -> String {
+    let gw = aws_sdk_apigateway::Client::new(sdk);
+    let vpce: Vec<String> = policy
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("vpce-"))
+        .map(str::to_string)
+        .collect();
+    let mut create = gw
+        .create_rest_api()
+        .name(name)
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Private)
+                .set_vpc_endpoint_ids(Some(vpce))
+                .build(),
+        )
+        .policy(policy);
+    for (k, v) in tags {
+        create = create.tags(*k, *v);
+    }
+    let api = create.send().await.expect("CreateRestApi");
+    let id = api.id().expect("id").to_string();
+    let root = resource_ids(sdk, &id).await["/"].clone();
+    let parent = gw
+        .create_resource()
+        .rest_api_id(&id)
+        .parent_id(&root)
+        .path_part(base)
+        .send()
+        .await
+        .expect("CreateResource");
+    let parent = parent.id().expect("id").to_string();
+    for i in 0..count {
+        let r = gw
+            .create_resource()
+            .rest_api_id(&id)
+            .parent_id(&parent)
+            .path_part(format!("r{i:04}"))
+            .send()
+            .await
+            .expect("CreateResource");
+        let rid = r.id().expect("id");
+        for verb in verbs {
+            gw.put_method()
+                .rest_api_id(&id)
+                .resource_id(rid)
+                .http_method(*verb)
+                .authorization_type("NONE")
+                .send()
+                .await
+                .expect("PutMethod");
+            gw.put_integration()
+                .rest_api_id(&id)
+                .resource_id(rid)
+                .http_method(*verb)
+                .r#type(IntegrationType::Mock)
+                .send()
+                .await
+                .expect("PutIntegration");
+        }
+    }
+    for stage in stages {
+        gw.create_deployment()
+            .rest_api_id(&id)
+            .stage_name(*stage)
+            .send()
+            .await
+            .expect("CreateDeployment");
+    }
+    id
 }

@@ -193,8 +193,10 @@ async fn limit_exceeded_from_aws_is_the_same_refusal_and_what_was_made_is_remove
 
 #[tokio::test]
 async fn an_api_of_200_routes_is_recorded_over_several_parameters_each_within_4096() {
-    // GIVEN an API of 100 resources with GET and POST each (200 routes)
-    let s = scenario().await;
+    // GIVEN an API of 100 resources with GET and POST each (200 routes), in an account whose
+    // share of the public API has room for it
+    let mut s = scenario().await;
+    s.app.config.account_resource_quota = 300;
     let policy = seed_policy(&s.pets.hub.vpce_id);
     let paths: Vec<String> = (0..100).map(|i| format!("/many/item-{i:03}")).collect();
     let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
@@ -226,7 +228,9 @@ async fn an_api_of_200_routes_is_recorded_over_several_parameters_each_within_40
     let before = s.writes().len();
     s.sweep().await;
     assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
-    // AND un-exposing removes every part
+    // AND un-exposing (with no release hold, so no record of the release is kept) removes
+    // every part
+    s.app.config.release_hold = std::time::Duration::ZERO;
     s.pets.untag(&s.pets.b, &api, &["expose"]).await;
     s.sweep().await;
     assert!(s.record_parameters(ACCOUNT_B, &api).await.is_empty());

@@ -90,12 +90,16 @@ async fn world() -> World {
     World { emulator, pets }
 }
 
+/// One spoke of these suites exposes a 200-route API (100 resources): more than the default
+/// share of one account (a quarter of 300), so its share is the whole quota here.
+const ONE_BIG_TENANT: &[(&str, &str)] = &[("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "300")];
+
 impl World {
     async fn apps_at(&self, url: &str) -> (App<TargetSyncConfig>, App<RouteSyncConfig>) {
         let sdk = sdk_config_at(url).await;
         let targets = target_sync_app(&sdk, &self.pets.hub);
-        let routes =
-            App::new(self.pets.app().config, &sdk).in_account(frontdoor_tests::pets::hub_account());
+        let routes = App::new(self.pets.app_with(ONE_BIG_TENANT).config, &sdk)
+            .in_account(frontdoor_tests::pets::hub_account());
         (targets, routes)
     }
 
@@ -184,7 +188,7 @@ impl World {
 
     /// Every frontdoor-made public method and resource is in some registry record.
     async fn assert_registry_covers(&self, label: &str) {
-        let app = self.pets.app();
+        let app = self.pets.app_with(ONE_BIG_TENANT);
         let observed = shared::routes::observe(&app, &shared::routes::Scope::default())
             .await
             .unwrap();
@@ -333,7 +337,7 @@ async fn seeded_faults_at_30_percent_lose_nothing_and_touch_nothing_foreign() {
 async fn storm_of_duplicated_reordered_events_converges_with_few_deployments() {
     let total = if full() { 1000 } else { 300 };
     let w = world().await;
-    let app = w.pets.app();
+    let app = w.pets.app_with(ONE_BIG_TENANT);
     let kinds = [
         "CreateDeployment",
         "TagResource",
@@ -388,7 +392,7 @@ async fn storm_of_duplicated_reordered_events_converges_with_few_deployments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_concurrent_route_syncs_leave_one_complete_state() {
     let w = world().await;
-    let apps: Vec<_> = (0..8).map(|_| w.pets.app()).collect();
+    let apps: Vec<_> = (0..8).map(|_| w.pets.app_with(ONE_BIG_TENANT)).collect();
     let sweep = event("schedule.json", "");
     let runs = apps.iter().map(|app| route_sync_payload(app, &sweep));
     let results = futures::future::join_all(runs).await;

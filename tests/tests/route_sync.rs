@@ -203,7 +203,7 @@ async fn deleted_api_loses_its_routes() {
 #[tokio::test]
 async fn second_claimant_conflicts_then_takes_over_when_the_first_leaves() {
     // GIVEN the exposed seed, and a second API in C that also wants /cats
-    let s = scenario().await;
+    let mut s = scenario().await;
     s.sweep().await;
     let policy = seed_policy(&s.pets.hub.vpce_id);
     let rival = private_api(
@@ -238,6 +238,18 @@ async fn second_claimant_conflicts_then_takes_over_when_the_first_leaves() {
 
     // WHEN cats leaves and the sweep runs
     s.pets.untag(&s.pets.b, &s.pets.cats, &["expose"]).await;
+    s.sweep().await;
+
+    // THEN the rival, of another account, waits out the release hold (DESIGN.md, "Claims
+    // change hands only on purpose")
+    let status = status_in(&s.pets.published().await, "rival-cats").unwrap_or_default();
+    assert!(
+        status.starts_with(&format!("conflict: /cats held for {ACCOUNT_B} until ")),
+        "{status}"
+    );
+
+    // WHEN the hold is over (the operator set it to 0 s) and the sweep runs
+    s.app.config.release_hold = std::time::Duration::ZERO;
     s.sweep().await;
 
     // THEN the rival has /cats
@@ -401,29 +413,30 @@ async fn hostile_tag_values_are_refused_with_no_public_write() {
 
 #[tokio::test]
 async fn shared_parent_is_removed_only_when_no_api_needs_it() {
-    // GIVEN cats and dogs both mounted under /v1
+    // GIVEN cats and dogs mounted side by side under /v1 (each mount is its team's whole
+    // subtree; /v1 is shared structure)
     let s = scenario().await;
     s.pets
-        .tag(&s.pets.b, &s.pets.cats, &[("expose:prefix", "/v1")])
+        .tag(&s.pets.b, &s.pets.cats, &[("expose:prefix", "/v1/b")])
         .await;
     s.pets
-        .tag(&s.pets.c, &s.pets.dogs, &[("expose:prefix", "/v1")])
+        .tag(&s.pets.c, &s.pets.dogs, &[("expose:prefix", "/v1/c")])
         .await;
     s.sweep().await;
     let paths = s.pets.public_paths().await;
     assert!(
-        paths.contains("/v1/cats") && paths.contains("/v1/dogs"),
+        paths.contains("/v1/b/cats") && paths.contains("/v1/c/dogs"),
         "{paths:?}"
     );
     let published = s.pets.published().await;
-    assert!(published["/frontdoor/apis/private-cats/url"].ends_with("/prd/v1"));
+    assert!(published["/frontdoor/apis/private-cats/url"].ends_with("/prd/v1/b"));
 
     // WHEN cats leaves, THEN /v1 stays for dogs
     s.pets.untag(&s.pets.b, &s.pets.cats, &["expose"]).await;
     s.sweep().await;
     let paths = s.pets.public_paths().await;
     assert!(
-        paths.contains("/v1") && paths.contains("/v1/dogs") && !paths.contains("/v1/cats"),
+        paths.contains("/v1") && paths.contains("/v1/c/dogs") && !paths.contains("/v1/b/cats"),
         "{paths:?}"
     );
 

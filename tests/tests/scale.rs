@@ -59,6 +59,7 @@ impl World {
             "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(allowed.clone()),
             "FRONTDOOR_SPOKE_CONCURRENCY" => Some(spokes.to_string()),
             "FRONTDOOR_ACCOUNT_CONCURRENCY" => Some(per_account.to_string()),
+            "FRONTDOOR_WRITE_PACING" => Some("off".into()),
             _ => None,
         })
         .unwrap();

@@ -3,6 +3,8 @@
 //! URLs and statuses come through, every run is Ok, and a further sweep writes nothing.
 #![allow(clippy::unwrap_used)] // scenario helpers panic the test on a failed setup call
 
+use std::collections::BTreeSet;
+
 use aws_sdk_apigateway::types::EndpointType;
 use frontdoor_tests::fifo::RouteQueue;
 use frontdoor_tests::org::Org;
@@ -268,4 +270,157 @@ async fn a_huge_stage_flip_cannot_hold_back_another_teams_small_change() {
     // AND the registry holds no owed deployment, and a further sweep writes nothing
     let again = routes::reconcile(&app, &sweep()).await.unwrap();
     assert_eq!(again.writes, 0, "{again:?}");
+}
+
+#[tokio::test]
+async fn a_released_name_and_path_wait_out_the_hold_before_another_account_gets_them() {
+    // GIVEN B's private-cats exposed at /cats, and C's API asking for the same name and path
+    let mut s = Scenario::start().await;
+    s.sweep().await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    let impostor = private_api(
+        &s.pets.c,
+        "impostor",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true"), ("expose:name", "private-cats")],
+        &["/cats"],
+    )
+    .await;
+    s.sweep().await;
+    let url = "/frontdoor/apis/private-cats/url";
+    let victims_url = s.pets.published().await[url].clone();
+
+    // WHEN B un-exposes its API for a minute (two sweeps while it is away)
+    s.pets.untag(&s.pets.b, &s.pets.cats, &["expose"]).await;
+    s.sweep().await;
+    let report = s.sweep().await;
+
+    // THEN C gets neither the name nor the path: its status says whose and until when, and
+    // no URL under the name points at C
+    let status = report
+        .statuses
+        .iter()
+        .find(|(a, _)| a.ends_with(&impostor))
+        .map(|(_, s)| s.to_string())
+        .unwrap();
+    assert!(
+        status.starts_with("conflict: name private-cats held for 222222222222 until "),
+        "{status}"
+    );
+    let published = s.pets.published().await;
+    assert!(!published.contains_key(url), "{published:?}");
+    let routes = s.pets.public_routes().await;
+    assert!(
+        !routes.values().any(|uri| uri.contains(&impostor)),
+        "{routes:?}"
+    );
+    // AND nothing is written while the hold lasts
+    let before = s.writes().len();
+    s.sweep().await;
+    assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
+
+    // WHEN B comes back within the hold
+    s.pets
+        .tag(&s.pets.b, &s.pets.cats, &[("expose", "true")])
+        .await;
+    s.sweep().await;
+    // THEN it has its name, path and URL back, exactly as before
+    assert_eq!(s.pets.published().await[url], victims_url);
+    assert_eq!(s.status("private-cats").await.as_deref(), Some("exposed"));
+
+    // WHEN B leaves again and the hold is over (0 s: the operator turned it off)
+    s.pets.untag(&s.pets.b, &s.pets.cats, &["expose"]).await;
+    s.sweep().await;
+    s.app.config.release_hold = std::time::Duration::ZERO;
+    s.sweep().await;
+    s.sweep().await;
+    // THEN the name and the path are C's, on purpose
+    let published = s.pets.published().await;
+    assert!(
+        published[url].contains(&s.pets.public_api_id),
+        "{published:?}"
+    );
+    let routes = s.pets.public_routes().await;
+    assert!(
+        routes[&("/cats".to_string(), "GET".to_string())].contains(&impostor),
+        "{routes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_greedy_account_is_held_to_its_share_and_cannot_fill_the_registry() {
+    // GIVEN the seed exposed, a share of 6 resources and 3 tracked APIs per account
+    let mut s = Scenario::start().await;
+    s.app.config.account_resource_quota = 6;
+    s.app.config.account_api_quota = 3;
+    s.sweep().await;
+    let victim_routes = s.pets.public_routes().await;
+    let victim_published = s.pets.published().await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    // WHEN B (which already holds /cats and /cats/{id}) exposes a deep API
+    private_api(
+        &s.pets.b,
+        "greedy",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &["/g/a/b/c/d"],
+    )
+    .await;
+    s.sweep().await;
+    // THEN it is refused naming the share, with nothing written for it
+    let status = s.status("greedy").await.unwrap_or_default();
+    assert!(
+        status.starts_with("refused: its account's share of the public API (6 resources"),
+        "{status}"
+    );
+    assert!(!s
+        .pets
+        .public_paths()
+        .await
+        .iter()
+        .any(|p| p.starts_with("/g")));
+
+    // WHEN B exposes three more (it has 2 tracked: cats and greedy)
+    for i in 0..3 {
+        private_api(
+            &s.pets.b,
+            &format!("filler-{i}"),
+            EndpointType::Private,
+            Some(&policy),
+            &[("expose", "true")],
+            &[&format!("/filler{i}")],
+        )
+        .await;
+    }
+    let report = s.sweep().await;
+    // THEN the two past the API share have no record and no parameter at all
+    assert_eq!(report.apis_over_share, 2, "{report:?}");
+    let published = s.pets.published().await;
+    let fillers: BTreeSet<&str> = published
+        .keys()
+        .filter(|k| k.contains("/filler-"))
+        .map(|k| k.split('/').nth(3).unwrap_or_default())
+        .collect();
+    assert_eq!(fillers.len(), 1, "{published:?}");
+    // AND C's routes and parameters are byte-identical, and a further sweep writes nothing
+    let routes = s.pets.public_routes().await;
+    for (key, uri) in victim_routes
+        .iter()
+        .filter(|((p, _), _)| p.starts_with("/dogs"))
+    {
+        assert_eq!(routes.get(key), Some(uri));
+    }
+    let published = s.pets.published().await;
+    for (k, v) in victim_published
+        .iter()
+        .filter(|(k, _)| k.contains("private-dogs"))
+    {
+        assert_eq!(published.get(k), Some(v), "{k}");
+    }
+    let before = s.writes().len();
+    let again = s.sweep().await;
+    assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
+    assert_eq!(again.apis_over_share, 2);
 }

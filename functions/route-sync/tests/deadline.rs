@@ -3,6 +3,7 @@
 //! deadline stops sweeps forever", "every run ends before its deadline"). A sweep takes its
 //! budget as shares of the time it has, so a 30 s timeout routes everyone as 120 s does, and
 //! no invocation answers after its deadline, with or without 30% injected faults.
+#![allow(clippy::print_stdout)] // the figures RELIABILITY.md records
 
 use std::path::Path;
 use std::time::Duration;

@@ -47,6 +47,10 @@ pub struct Context {
     pub account_resource_quota: usize,
     /// The most exposed APIs of one spoke account frontdoor tracks.
     pub account_api_quota: usize,
+    /// How long a name or path an API released stays its account's.
+    pub release_hold: std::time::Duration,
+    /// This run's time, in seconds since the epoch (the diff itself reads no clock).
+    pub now: u64,
     /// The hub's route policy.
     pub policy: Policy,
     /// The load balancer a VPC link V2 sends to.
@@ -67,6 +71,10 @@ impl Context {
             resource_quota: c.resource_quota,
             account_resource_quota: c.account_resource_quota,
             account_api_quota: c.account_api_quota,
+            release_hold: c.release_hold,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             policy: c.governance.clone(),
             integration_target: c.integration_target.clone(),
         }
@@ -108,6 +116,9 @@ pub struct Wanted {
     pub routes: BTreeMap<(String, String), Integration>,
     /// Public base URL.
     pub url: String,
+    /// Its `expose:prefix` mount: the whole subtree is its own (no other team's route may
+    /// be made inside it).
+    pub mount: Option<String>,
     /// Private alias URL, when the API lists the hub endpoint (only then does AWS make
     /// the `{api-id}-{vpce-id}` alias).
     pub private_url: Option<String>,
@@ -277,6 +288,7 @@ fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, S
     }
     Ok(Wanted {
         routes,
+        mount: mount.clone(),
         url: urls::public_url(
             &ctx.public_api_id,
             &ctx.region,

@@ -19,6 +19,9 @@ pub(crate) fn ctx() -> Context {
         resource_quota: 300,
         account_resource_quota: 75,
         account_api_quota: 50,
+        release_hold: std::time::Duration::from_secs(24 * 3600),
+        // 2026-12-01T00:00:00Z
+        now: 1_796_083_200,
         policy: crate::governance::Policy::default(),
         integration_target: None,
     }

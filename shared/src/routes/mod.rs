@@ -131,12 +131,33 @@ pub struct Record {
     pub claims: BTreeMap<String, BTreeSet<String>>,
     /// Public resources frontdoor created that this API needs.
     pub created: BTreeSet<String>,
+    /// Public paths kept for this API while it has no routes on them: it was refused (a
+    /// refusal never releases a claim) or it left (held for its account until the hold
+    /// ends). Nobody of another account takes them meanwhile.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub reserved: BTreeSet<String>,
+    /// When its API left (un-exposed or deleted), in seconds since the epoch: its name and
+    /// reserved paths stay its account's until `FRONTDOOR_RELEASE_HOLD` after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released: Option<u64>,
+    /// Its `expose:prefix` mount while it is routed there: the subtree is its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
 }
 
 impl Record {
     /// Whether it records nothing.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.claims.is_empty() && self.created.is_empty()
+        self.name.is_none()
+            && self.claims.is_empty()
+            && self.created.is_empty()
+            && self.reserved.is_empty()
+    }
+
+    /// When the hold on what a departed API left ends (seconds since the epoch); `None`
+    /// while its API is still here.
+    pub fn held_until(&self, hold: std::time::Duration) -> Option<u64> {
+        self.released.map(|at| at.saturating_add(hold.as_secs()))
     }
 
     /// The record encoded for the registry: one value, or as many as it needs so that
@@ -150,6 +171,8 @@ impl Record {
         const BUDGET: usize = crate::registry::MAX_VALUE_BYTES - 512;
         let mut parts = vec![Record {
             name: self.name.clone(),
+            released: self.released,
+            mount: self.mount.clone(),
             ..Record::default()
         }];
         let mut used = 0;
@@ -170,6 +193,12 @@ impl Record {
             room(json_len(path), &mut parts);
             if let Some(last) = parts.last_mut() {
                 last.created.insert(path.clone());
+            }
+        }
+        for path in &self.reserved {
+            room(json_len(path), &mut parts);
+            if let Some(last) = parts.last_mut() {
+                last.reserved.insert(path.clone());
             }
         }
         parts
@@ -193,6 +222,13 @@ impl Record {
             name: self.name.clone().or_else(|| other.name.clone()),
             claims,
             created: self.created.union(&other.created).cloned().collect(),
+            reserved: self.reserved.union(&other.reserved).cloned().collect(),
+            mount: self.mount.clone().or_else(|| other.mount.clone()),
+            // The earliest release: a hold never restarts by itself.
+            released: match (self.released, other.released) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
         }
     }
 }

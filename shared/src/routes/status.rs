@@ -27,6 +27,9 @@ pub enum Status {
         name: String,
         /// The API that owns it.
         owner: ApiRef,
+        /// When the owner left and another account waits out the hold: when it ends
+        /// (RFC 3339).
+        held_until: Option<String>,
     },
     /// A public path it wants stays with someone else; its other paths are routed.
     Conflict {
@@ -47,6 +50,13 @@ pub enum Holder {
     /// A variable sibling (`/items/{id}` beside `/items/{itemId}`): API Gateway allows one
     /// variable path part per parent.
     Sibling(String),
+    /// Released by an API of another account that left: held for that account until then.
+    Held {
+        /// The account it is held for.
+        account: crate::ids::AccountId,
+        /// When the hold ends (RFC 3339).
+        until: String,
+    },
     /// Another owner's route (an API's, or a hand-made one when `api` is `None`) that one
     /// request path could match as well (`/files/secret` beside `/files/{proxy+}`).
     Overlaps {
@@ -120,6 +130,9 @@ impl Status {
                 Holder::Api(api) => format!("conflict: {path} owned by {api}"),
                 Holder::HandMade => format!("conflict: {path} owned by a hand-made route"),
                 Holder::Sibling(sibling) => format!("conflict: {path} beside {sibling}"),
+                Holder::Held { account, until } => {
+                    format!("conflict: {path} held for {account} until {until}")
+                }
                 Holder::Overlaps {
                     api: Some(api),
                     path: theirs,
@@ -129,9 +142,19 @@ impl Status {
                     path: theirs,
                 } => format!("conflict: {path} overlaps a hand-made route's {theirs}"),
             },
-            Status::NameConflict { name, owner } => {
-                format!("conflict: name {name} owned by {owner}")
-            }
+            Status::NameConflict {
+                name,
+                owner,
+                held_until: None,
+            } => format!("conflict: name {name} owned by {owner}"),
+            Status::NameConflict {
+                name,
+                owner,
+                held_until: Some(until),
+            } => format!(
+                "conflict: name {name} held for {} until {until}",
+                owner.account
+            ),
         }
     }
 }
@@ -141,6 +164,13 @@ impl Serialize for Status {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
+}
+
+/// Seconds since the epoch as RFC 3339 (UTC, whole seconds), as statuses show a hold's end.
+pub fn rfc3339(secs: u64) -> String {
+    let at = aws_smithy_types::DateTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX));
+    at.fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
 }
 
 #[cfg(test)]
@@ -226,8 +256,27 @@ mod tests {
                 Status::NameConflict {
                     name: "private-cats".into(),
                     owner: api.clone(),
+                    held_until: None,
                 },
                 "conflict: name private-cats owned by 222222222222/abcdef0123",
+            ),
+            (
+                Status::NameConflict {
+                    name: "private-cats".into(),
+                    owner: api.clone(),
+                    held_until: Some(rfc3339(1_796_169_600)),
+                },
+                "conflict: name private-cats held for 222222222222 until 2026-12-02T00:00:00Z",
+            ),
+            (
+                Status::Conflict {
+                    path: "/cats".into(),
+                    with: Holder::Held {
+                        account: api.account.clone(),
+                        until: rfc3339(1_796_169_600),
+                    },
+                },
+                "conflict: /cats held for 222222222222 until 2026-12-02T00:00:00Z",
             ),
         ];
         for (status, text) in cases.into_iter().chain(more) {

@@ -552,6 +552,8 @@ async fn scale(rows: &mut Vec<Row>, accounts: usize) {
             "FRONTDOOR_RESOURCE_QUOTA" => Some("10000".into()),
             "FRONTDOOR_SPOKE_CONCURRENCY" => Some(spokes.into()),
             "FRONTDOOR_ACCOUNT_CONCURRENCY" => Some(per_account.into()),
+            "FRONTDOOR_ACCOUNT_RESOURCE_QUOTA" => Some("10000".into()),
+            "FRONTDOOR_WRITE_PACING" => Some("off".into()),
             _ => None,
         })
         .unwrap();

@@ -4,7 +4,8 @@
 //! on the public API is hand-made and never touched. A path belongs to the API that puts
 //! methods there: APIs not in play keep every path their record claims, owners keep what
 //! they still want, then newcomers take free paths in `{account}/{api-id}` order. A newcomer
-//! does not get a path that is owned, hand-made, beside a variable sibling that stays (API
+//! does not get a path that is owned, kept for a refused API, held for another account
+//! whose API left (until the hold ends), hand-made, beside a variable sibling that stays (API
 //! Gateway allows one variable path part per parent), or that overlaps another owner's or a
 //! hand-made route (one request path could match both, and API Gateway would send it to
 //! the more specific); it keeps its other paths.
@@ -13,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::RouteKey;
 use crate::ids::ApiRef;
-use crate::routes::desired::Wanted;
+use crate::routes::desired::{Context, Wanted};
 use crate::routes::{paths, Holder, Integration, Observed};
 
 /// Path ownership after this reconcile.
@@ -43,12 +44,50 @@ impl Claims {
     }
 }
 
+/// Paths kept for APIs with no routes on them, and until when (`None`: while the API
+/// stays refused): a refused API's, and a departed API's until its hold ends.
+fn reservations<'a>(
+    observed: &'a Observed,
+    wanted: &BTreeMap<&ApiRef, &Wanted>,
+    refused: &BTreeSet<&ApiRef>,
+    in_play: &dyn Fn(&ApiRef) -> bool,
+    ctx: &Context,
+) -> BTreeMap<&'a String, (&'a ApiRef, Option<u64>)> {
+    let mut out = BTreeMap::new();
+    for (api, record) in &observed.records {
+        if wanted.contains_key(api) {
+            continue;
+        }
+        let until = match record.held_until(ctx.release_hold) {
+            Some(until) => Some(until),
+            // Refused now: nothing of it is released.
+            None if refused.contains(api) || !in_play(api) => None,
+            // Leaving in this run: held from now.
+            None => Some(ctx.now.saturating_add(ctx.release_hold.as_secs())),
+        };
+        if until.is_some_and(|u| u <= ctx.now) {
+            continue;
+        }
+        let paths = record.reserved.iter();
+        // What a leaving or refused API still claims becomes reserved in this run (one not
+        // in play keeps its claims as they are).
+        let claimed = record.claims.keys().filter(|_| in_play(api));
+        for path in paths.chain(claimed) {
+            out.entry(path).or_insert((api, until));
+        }
+    }
+    out
+}
+
 /// Decides path ownership.
 pub(super) fn claims(
     observed: &Observed,
     wanted: &BTreeMap<&ApiRef, &Wanted>,
+    refused: &BTreeSet<&ApiRef>,
     in_play: &dyn Fn(&ApiRef) -> bool,
+    ctx: &Context,
 ) -> Claims {
+    let reserved = reservations(observed, wanted, refused, in_play, ctx);
     let claimed = observed.claimed_methods();
     let live = observed.public_by_path();
     let hand_made = observed.hand_made_routes();
@@ -60,6 +99,21 @@ pub(super) fn claims(
         standing_by_hand.insert(r.path.clone());
     }
 
+    // Subtrees mounted by an API (as it asks now, or as its record says when it is not in
+    // play): wholly its own. From what does not change when the plan is applied, so the
+    // next run decides the same.
+    let mounts: Vec<(&String, &ApiRef)> = wanted
+        .iter()
+        .filter_map(|(api, w)| w.mount.as_ref().map(|m| (m, *api)))
+        .chain(
+            observed
+                .records
+                .iter()
+                .filter(|(api, _)| !in_play(api))
+                .filter_map(|(api, r)| r.mount.as_ref().map(|m| (m, api))),
+        )
+        .collect();
+    let live_paths: BTreeSet<&str> = live.keys().copied().collect();
     let mut out = Claims::default();
     let mut owner: BTreeMap<String, ApiRef> = BTreeMap::new();
     for (api, record) in &observed.records {
@@ -73,7 +127,8 @@ pub(super) fn claims(
     for (api, w) in wanted {
         if let Some(record) = observed.records.get(*api) {
             for (path, _) in w.routes.keys() {
-                if record.claims.contains_key(path) {
+                // What it claims, and what was kept for it while it was refused or away.
+                if record.claims.contains_key(path) || record.reserved.contains(path) {
                     owner.insert(path.clone(), (*api).clone());
                 }
             }
@@ -93,10 +148,41 @@ pub(super) fn claims(
                 Some(o) if o != api => Some(Holder::Api(o.clone())),
                 Some(_) if hand_made_verb => Some(Holder::HandMade),
                 Some(_) => None,
-                None if hand_made.contains(path.as_str()) => Some(Holder::HandMade),
-                None => sibling(path, api, &owner, &standing_by_hand)
-                    .map(Holder::Sibling)
-                    .or_else(|| overlapping(path, api, &owner, &hand_made)),
+                None => match reserved.get(path) {
+                    Some((r, until)) if *r != api => held(r, *until, api),
+                    _ => None,
+                }
+                .or_else(|| {
+                    // A resource frontdoor did not make is never written, methods or not.
+                    if hand_made.contains(path.as_str())
+                        || (live_paths.contains(path.as_str()) && !made.contains(path))
+                    {
+                        return Some(Holder::HandMade);
+                    }
+                    // Of two APIs in one mount, the one already routed inside it keeps it,
+                    // else the first in order: the same answer in every run, and nobody
+                    // waits on anybody forever.
+                    let precedence = |x: &ApiRef, mount: &String| {
+                        let routed = !in_play(x)
+                            || observed.records.get(x).is_some_and(|r| {
+                                r.claims.keys().any(|p| paths::is_within(p, mount))
+                            });
+                        (!routed, x.clone())
+                    };
+                    let holds_against = |mount: &String, o: &ApiRef| {
+                        o != api && precedence(o, mount) < precedence(api, mount)
+                    };
+                    if let Some((_, mounter)) = mounts
+                        .iter()
+                        .find(|(m, o)| paths::is_within(path, m) && holds_against(m, o))
+                    {
+                        return Some(Holder::Api((*mounter).clone()));
+                    }
+                    sibling(path, api, &owner, &standing_by_hand)
+                        .map(Holder::Sibling)
+                        .or_else(|| overlapping(path, api, &owner, &hand_made))
+                        .or_else(|| shadowing_parent(path, api, &owner, &hand_made, &live_paths))
+                }),
             };
             match holder {
                 Some(holder) => {
@@ -113,6 +199,39 @@ pub(super) fn claims(
         }
     }
     out
+}
+
+/// What keeps a path reserved for `holder` from `api`: a refused API keeps it from anyone;
+/// a departed API's account keeps it from other accounts until the hold ends.
+fn held(holder: &ApiRef, until: Option<u64>, api: &ApiRef) -> Option<Holder> {
+    match until {
+        None => Some(Holder::Api(holder.clone())),
+        Some(_) if holder.account == api.account => None,
+        Some(until) => Some(Holder::Held {
+            account: holder.account.clone(),
+            until: crate::routes::status::rfc3339(until),
+        }),
+    }
+}
+
+/// A parent `path` needs that does not exist yet and would take requests from another
+/// owner's (or a hand-made) route: `/users/me` made as the parent of `/users/me/x` is more
+/// specific than `/users/{id}` for `GET /users/me`, and has no GET.
+fn shadowing_parent(
+    path: &str,
+    api: &ApiRef,
+    owner: &BTreeMap<String, ApiRef>,
+    hand_made: &BTreeSet<&str>,
+    live: &BTreeSet<&str>,
+) -> Option<Holder> {
+    // A parent that exists, or that an owner's route is or needs, is shared structure: it
+    // takes no request that is not already its owner's.
+    let standing =
+        |a: &str| live.contains(a) || owner.keys().any(|p| p == a || paths::is_within(p, a));
+    paths::ancestors(path)
+        .iter()
+        .filter(|a| a.as_str() != "/" && !standing(a))
+        .find_map(|a| overlapping(a, api, owner, hand_made))
 }
 
 /// Another owner's route, or a hand-made one, that a request for `path` could also match.

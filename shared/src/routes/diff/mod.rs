@@ -284,11 +284,16 @@ fn compose(
         })
         .collect();
 
-    let claims = claims::claims(observed, &wanted, &in_play);
+    let refused: BTreeSet<&ApiRef> = desired
+        .iter()
+        .filter(|(_, intent)| matches!(intent.exposure, Exposure::Refused(_)))
+        .map(|(api, _)| api)
+        .collect();
+    let claims = claims::claims(observed, &wanted, &refused, &in_play, ctx);
     let tree = tree::tree(observed, &claims, &in_play);
     let governance = governed::governance(observed, &claims, &wanted, &ctx.policy);
-    let names = names::names(observed, desired);
-    let records = records::records(observed, desired, &claims, &tree, &names, held);
+    let names = names::names(observed, desired, ctx);
+    let records = records::records(observed, desired, &claims, &tree, &names, held, ctx);
     let mut plan = Plan {
         looked_at: observed.apis.len(),
         accounts_skipped: observed.unreachable.len(),

@@ -4,12 +4,14 @@
 //! "private/cats" are both `private-cats`) belongs to the API whose registry record holds
 //! it: the first to claim it. A later claimant gets a name conflict and frontdoor writes and
 //! deletes nothing under that name for it. A name released in this run (its owner left or
-//! renamed) is free from the next run on, so one run never both deletes and writes it.
+//! renamed) is free from the next run on, so one run never both deletes and writes it; one
+//! released by an API that left is held for its account (DESIGN.md, "Claims change hands
+//! only on purpose").
 
 use std::collections::BTreeMap;
 
 use crate::ids::ApiRef;
-use crate::routes::desired::{Desired, Exposure};
+use crate::routes::desired::{Context, Desired, Exposure};
 use crate::routes::Observed;
 
 /// Name ownership after this reconcile.
@@ -17,8 +19,8 @@ use crate::routes::Observed;
 pub(super) struct Names {
     /// Name -> its owner.
     owner: BTreeMap<String, ApiRef>,
-    /// APIs whose name belongs to another: `(name, owner)`.
-    pub(super) conflicts: BTreeMap<ApiRef, (String, ApiRef)>,
+    /// APIs whose name belongs to another: `(name, owner, end of the owner's hold)`.
+    pub(super) conflicts: BTreeMap<ApiRef, (String, ApiRef, Option<u64>)>,
 }
 
 impl Names {
@@ -33,13 +35,33 @@ impl Names {
     }
 }
 
-/// Decides name ownership: recorded owners keep their names, then APIs in scope that ask
-/// to publish (exposed, refused or held back) take free names in `{account}/{api-id}` order.
-pub(super) fn names(observed: &Observed, desired: &Desired) -> Names {
+/// Decides name ownership: recorded owners keep their names; a name an API released when it
+/// left stays its account's until the hold ends (an API of that account takes it at once,
+/// one of another account waits); then APIs in scope that ask to publish (exposed, refused
+/// or held back) take free names in `{account}/{api-id}` order.
+pub(super) fn names(observed: &Observed, desired: &Desired, ctx: &Context) -> Names {
     let mut out = Names::default();
-    for (api, record) in &observed.records {
+    // Until when each released name is held, by the API that released it.
+    let mut held: BTreeMap<String, u64> = BTreeMap::new();
+    let live = observed
+        .records
+        .iter()
+        .filter(|(_, r)| r.released.is_none());
+    let gone = observed.records.iter().filter_map(|(api, r)| {
+        let until = r.held_until(ctx.release_hold)?;
+        (until > ctx.now).then_some((api, r, until))
+    });
+    for (api, record) in live {
         if let Some(name) = &record.name {
             out.owner.entry(name.clone()).or_insert_with(|| api.clone());
+        }
+    }
+    for (api, record, until) in gone {
+        if let Some(name) = &record.name {
+            if !out.owner.contains_key(name) {
+                out.owner.insert(name.clone(), api.clone());
+                held.insert(name.clone(), until);
+            }
         }
     }
     for (api, intent) in desired {
@@ -48,9 +70,18 @@ pub(super) fn names(observed: &Observed, desired: &Desired) -> Names {
             continue;
         }
         match out.owner.get(name) {
+            // Released by an API of the same account (a team replacing its API): theirs.
+            Some(owner)
+                if owner != api && held.contains_key(name) && owner.account == api.account =>
+            {
+                held.remove(name);
+                out.owner.insert(name.clone(), api.clone());
+            }
             Some(owner) if owner != api => {
-                out.conflicts
-                    .insert(api.clone(), (name.clone(), owner.clone()));
+                out.conflicts.insert(
+                    api.clone(),
+                    (name.clone(), owner.clone(), held.get(name).copied()),
+                );
             }
             Some(_) => {}
             None => {

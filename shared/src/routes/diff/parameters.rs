@@ -79,14 +79,26 @@ pub(super) fn parameters(
                     },
                 })
             }
-            (None, Some(Exposure::Refused(reason))) => Some(Status::Refused(reason.clone())),
+            (None, Some(Exposure::Refused(reason))) => {
+                // A refusal never releases a claim, and the status says so.
+                let kept = observed
+                    .records
+                    .get(api)
+                    .is_some_and(|r| !r.claims.is_empty() || !r.reserved.is_empty());
+                Some(Status::Refused(if kept {
+                    format!("{reason}; its paths stay reserved for it")
+                } else {
+                    reason.clone()
+                }))
+            }
             (None, Some(Exposure::NotExposed) | None) => None,
         };
         // A name that belongs to another API: nothing is published, the status says why.
         published.status = match names.conflicts.get(api) {
-            Some((name, owner)) => Some(Status::NameConflict {
+            Some((name, owner, until)) => Some(Status::NameConflict {
                 name: name.clone(),
                 owner: owner.clone(),
+                held_until: until.map(crate::routes::status::rfc3339),
             }),
             None => status,
         };

@@ -2,6 +2,11 @@
 //! there crash-safely: widened (old ∪ new) before the public API is written, narrowed to
 //! the new record after. A crash in between leaves the registry claiming a little too much
 //! (the next run cleans it up), never too little.
+//!
+//! A record also keeps what an API may not lose to another by accident: the paths of a
+//! refused API (reserved while it stays refused), and the name and paths of one that left
+//! (`released`, held for its account until `FRONTDOOR_RELEASE_HOLD` has passed; then the
+//! record goes).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +14,7 @@ use super::claims::Claims;
 use super::names::Names;
 use super::tree::Tree;
 use crate::ids::ApiRef;
-use crate::routes::desired::{Desired, Exposure};
+use crate::routes::desired::{Context, Desired, Exposure};
 use crate::routes::{Observed, Record};
 
 /// Record writes by API: `(before, after)`, `after = Some(None)` deletes the record.
@@ -25,6 +30,7 @@ pub(super) fn records(
     tree: &Tree,
     names: &Names,
     held: &BTreeMap<ApiRef, String>,
+    ctx: &Context,
 ) -> Records {
     let mut involved: BTreeSet<&ApiRef> = observed.records.keys().collect();
     involved.extend(observed.apis.keys());
@@ -63,13 +69,55 @@ pub(super) fn records(
             Some(i) if in_scope => names.owned(api, i.name.as_ref()).cloned(),
             _ => old.and_then(|r| r.name.clone()),
         };
-        let new = Record {
+        let refused =
+            in_scope && intent.is_some_and(|i| matches!(i.exposure, Exposure::Refused(_)));
+        let leaving = in_scope && intent.is_none_or(|i| matches!(i.exposure, Exposure::NotExposed));
+        // A mount is kept while the API is routed there (or not in play, as it was).
+        let mount = match (claims.assigned.get(api), intent.map(|i| &i.exposure)) {
+            (Some(routes), Some(Exposure::Wanted(w))) if !routes.is_empty() => w.mount.clone(),
+            (None, _) if claims.kept.contains_key(api) => old.and_then(|r| r.mount.clone()),
+            _ => None,
+        };
+        let mut new = Record {
             name: if publishes || !in_scope { name } else { None },
             claims: claimed,
             created,
+            mount,
+            ..Record::default()
         };
+        // Claims change hands only on purpose: a refused API keeps its paths reserved, and
+        // one that leaves keeps its name and paths for its account until the hold ends.
+        let had: BTreeSet<String> = old
+            .map(|r| r.claims.keys().chain(r.reserved.iter()).cloned().collect())
+            .unwrap_or_default();
+        if refused {
+            new.reserved = had;
+        } else if let Some(old) = old.filter(|_| leaving || !in_scope) {
+            let released = match old.released {
+                Some(at) => Some(at),
+                None if leaving && !ctx.release_hold.is_zero() => Some(ctx.now),
+                None => None,
+            };
+            let until = released.map(|at| at.saturating_add(ctx.release_hold.as_secs()));
+            match until {
+                // Not released (out of scope, still here): as it was.
+                None if !in_scope => new.reserved = old.reserved.clone(),
+                None => {}
+                // The hold is over: nothing of it is kept.
+                Some(until) if until <= ctx.now => new.name = None,
+                Some(_) => {
+                    new.released = released;
+                    new.reserved = had;
+                    new.name = old.name.clone().filter(|n| names.owns(api, n));
+                }
+            }
+        }
         let keep = !new.is_empty()
-            && (publishes || !in_scope || !new.claims.is_empty() || !new.created.is_empty());
+            && (publishes
+                || !in_scope
+                || new.released.is_some()
+                || !new.claims.is_empty()
+                || !new.created.is_empty());
         let old_or_empty = old.cloned().unwrap_or_default();
         let widened = old_or_empty.union(&new);
         let before = if widened == old_or_empty {

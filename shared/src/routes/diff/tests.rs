@@ -115,7 +115,19 @@ mod given_the_seed_cats_api_and_a_hand_made_health {
         let after = applied(&gone, &plan);
         let paths: Vec<&str> = after.public.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(paths, vec!["/", "/health"]);
-        assert!(after.records.is_empty());
+        // Its name and paths stay its account's for the hold, then the record goes.
+        let record = after.records.values().next().unwrap();
+        assert_eq!(record.released, Some(ctx().now));
+        assert!(record.claims.is_empty() && record.created.is_empty());
+        assert!(record.reserved.contains("/cats"), "{record:?}");
+        assert!(crate::routes::plan(&after, &ctx()).is_noop());
+        let later = Context {
+            now: ctx().now + 24 * 3600,
+            ..ctx()
+        };
+        assert!(applied(&after, &crate::routes::plan(&after, &later))
+            .records
+            .is_empty());
     }
 }
 
@@ -168,7 +180,14 @@ fn a_made_parent_that_must_stay_stays_recorded_until_it_can_go() {
     let last = plan(&cleared, &ctx());
     assert_eq!(last.delete_resources, vec!["/cats"]);
     let end = applied(&cleared, &last);
-    assert!(end.records.is_empty(), "{:?}", end.records);
+    assert!(end.created_resources().is_empty(), "{:?}", end.records);
+    // (its record, a hold on its name and paths, goes when the hold ends)
+    let later = Context {
+        now: ctx().now + 24 * 3600,
+        ..ctx()
+    };
+    let gone = applied(&end, &plan(&end, &later));
+    assert!(gone.records.is_empty(), "{:?}", gone.records);
 }
 
 #[test]
@@ -303,6 +322,179 @@ mod quota {
         let group = &plan.apis[&grown.api];
         assert!(group.record_before.is_none() && group.record_after.is_none());
         assert!(group.parameters_delete.is_empty());
+    }
+}
+
+mod holds {
+    use super::*;
+
+    /// C's API asking for cats' path and name.
+    fn impostor() -> PrivateApi {
+        let mut c = api("333333333333", "cccccccccc", &["/cats"]);
+        c.tags.insert("expose:name".into(), "private-cats".into());
+        c
+    }
+
+    fn exposed_cats() -> Observed {
+        let first = observed_with(vec![cats(&[("expose", "true")])], &[]);
+        applied(&first, &plan(&first, &ctx()))
+    }
+
+    #[test]
+    fn a_path_and_name_released_by_one_account_wait_out_the_hold_for_another() {
+        // GIVEN B's cats exposed, then un-exposed for a minute
+        let mut world = exposed_cats();
+        for a in world.apis.values_mut().flatten() {
+            a.tags.remove("expose");
+        }
+        let world = applied(&world, &plan(&world, &ctx()));
+        // WHEN C's API asks for /cats and the name private-cats
+        let c = impostor();
+        let mut attacked = world.clone();
+        attacked.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&attacked, &ctx());
+        // THEN C gets neither while the hold lasts, and its status says until when
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert!(
+            status.starts_with(
+                "conflict: name private-cats held for 222222222222 until 2026-12-02T00:00:00Z"
+            ) || status
+                .starts_with("conflict: /cats held for 222222222222 until 2026-12-02T00:00:00Z"),
+            "{status}"
+        );
+        assert!(p.put_methods().next().is_none(), "{p:?}");
+        assert!(p
+            .parameters_put()
+            .all(|(n, _)| !n.contains("private-cats/url")));
+        // AND once the hold is over, C gets both
+        let later = Context {
+            now: ctx().now + 24 * 3600,
+            ..ctx()
+        };
+        let after = applied(&attacked, &plan(&attacked, &later));
+        let p = plan(&after, &later);
+        assert_eq!(status_of(&p, &c), Some(Status::exposed()), "{p:?}");
+    }
+
+    #[test]
+    fn a_team_replacing_its_api_takes_its_own_path_and_name_at_once() {
+        // GIVEN B's cats exposed, then deleted; B's new API asks for the same
+        let mut world = exposed_cats();
+        let old = world.apis.keys().next().unwrap().clone();
+        world.apis.insert(old.clone(), None);
+        let mut new = cats(&[("expose", "true")]);
+        new.api.api = ApiId::parse("cats000001").unwrap();
+        world.apis.insert(new.api.clone(), Some(new.clone()));
+        // WHEN planned (the old one leaves in this run) and once more
+        let after = applied(&world, &plan(&world, &ctx()));
+        let mut next = after.clone();
+        next.apis.remove(&old);
+        let p = plan(&next, &ctx());
+        let after = applied(&next, &p);
+        // THEN the new API of the same account has the path and the name, with no hold
+        assert_eq!(
+            status_of(&plan(&after, &ctx()), &new),
+            Some(Status::exposed())
+        );
+        assert!(after.records[&new.api].claims.contains_key("/cats"));
+        assert_eq!(
+            after.records[&new.api].name.as_deref(),
+            Some("private-cats")
+        );
+    }
+
+    #[test]
+    fn a_refused_api_keeps_its_paths_from_everyone_else() {
+        // GIVEN B's cats exposed, then its policy opened up (refused)
+        let mut world = exposed_cats();
+        for a in world.apis.values_mut().flatten() {
+            a.policy = None;
+        }
+        let c = impostor();
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        // WHEN planned
+        let p = plan(&world, &ctx());
+        // THEN cats' routes go but /cats stays its: C gets a conflict naming cats, and cats'
+        // status says its paths stay reserved
+        let cats_ref = world.apis.keys().next().unwrap().clone();
+        match &p.apis[&cats_ref].status {
+            Some(Status::Refused(why)) => {
+                assert!(why.ends_with("its paths stay reserved for it"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert!(
+            status.starts_with("conflict:") && status.contains("222222222222/cats000000"),
+            "{status}"
+        );
+        let after = applied(&world, &p);
+        assert!(after.records[&cats_ref].reserved.contains("/cats"));
+        assert!(crate::routes::plan(&after, &ctx()).is_noop());
+    }
+}
+
+mod shadowing {
+    use super::*;
+
+    #[test]
+    fn a_parent_that_would_shadow_another_owners_variable_route_is_a_conflict() {
+        // GIVEN B owns GET /users/{id}
+        let b = api("222222222222", "bbbbbbbbbb", &["/users/{id}"]);
+        let first = observed_with(vec![b.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        // WHEN C exposes /users/me/x (whose parent /users/me would take GET /users/me)
+        // and /c
+        let c = api("333333333333", "cccccccccc", &["/users/me/x", "/c"]);
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&world, &ctx());
+        // THEN C gets a conflict naming B's route, /users/me is never made, /c is routed
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert!(
+            status.starts_with(
+                "conflict: /users/me/x overlaps 222222222222/bbbbbbbbbb's /users/{id}"
+            ),
+            "{status}"
+        );
+        assert!(!p.creates().any(|c| c.starts_with("/users/me")), "{p:?}");
+        assert!(p.creates().any(|c| c == "/c"));
+    }
+
+    #[test]
+    fn a_resource_frontdoor_did_not_make_is_never_written_even_without_methods() {
+        // GIVEN a hand-made /admin (no methods) above a hand-made /admin/{proxy+}
+        let mut world = observed_with(vec![], &[("/admin", ""), ("/admin/{proxy+}", "ANY")]);
+        let c = api("333333333333", "cccccccccc", &["/admin", "/c"]);
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        // WHEN C asks for /admin
+        let p = plan(&world, &ctx());
+        // THEN it is refused that path (hand-made), and keeps /c
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert_eq!(status, "conflict: /admin owned by a hand-made route");
+        assert!(
+            !p.put_methods().any(|((path, _), _)| path == "/admin"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_prefix_mount_claims_its_whole_subtree() {
+        // GIVEN B mounted at /teamb
+        let mut b = api("222222222222", "bbbbbbbbbb", &["/cats"]);
+        b.tags.insert("expose:prefix".into(), "/teamb".into());
+        let first = observed_with(vec![b.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        // WHEN C mirrors /teamb/admin into it
+        let c = api("333333333333", "cccccccccc", &["/teamb/admin"]);
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&world, &ctx());
+        // THEN it is B's
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert_eq!(
+            status,
+            "conflict: /teamb/admin owned by 222222222222/bbbbbbbbbb"
+        );
+        assert!(p.put_methods().next().is_none(), "{p:?}");
     }
 }
 
