@@ -122,6 +122,11 @@ impl Output {
             "max_throttle": g.max.to_string(),
             "public_route_accounts": accounts,
             "vpc_link": link,
+            "shares": {
+                "resources_per_account": config.account_resource_quota,
+                "apis_per_account": config.account_api_quota,
+                "release_hold_seconds": config.release_hold.as_secs(),
+            },
         });
         if !self.json {
             println!("hub policy:");
@@ -136,6 +141,12 @@ impl Output {
                 println!("  open to      {} (expose:auth=none)", accounts.join(", "));
             }
             println!("  vpc link     {link}");
+            println!(
+                "  shares       {} resources and {} APIs per account; a released name or path is held {} s for its account",
+                config.account_resource_quota,
+                config.account_api_quota,
+                config.release_hold.as_secs()
+            );
         }
         self.doc.insert("policy".into(), policy);
     }
@@ -255,6 +266,7 @@ impl Output {
                 "throttles_remove": plan.throttles_remove,
                 "statuses": plan.statuses().map(|(a, s)| (a.to_string(), Value::String(s.to_string()))).collect::<Map<_, _>>(),
                 "parameters_put": parameters_put, "parameters_delete": parameters_delete,
+                "apis_over_share": plan.apis_over_share.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "noop": plan.is_noop(),
             }),
         );
@@ -301,6 +313,9 @@ impl Output {
         }
         for name in &parameters_delete {
             println!("  - parameter  {name}");
+        }
+        for api in &plan.apis_over_share {
+            println!("  ! {api}: past its account's API share, not tracked");
         }
         if plan.deploy {
             println!("  + deployment (one)");

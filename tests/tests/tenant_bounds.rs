@@ -424,3 +424,54 @@ async fn a_greedy_account_is_held_to_its_share_and_cannot_fill_the_registry() {
     assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
     assert_eq!(again.apis_over_share, 2);
 }
+
+#[tokio::test]
+async fn a_parent_cannot_shadow_another_teams_variable_route() {
+    // GIVEN B's API owns GET /users/{id}
+    let s = Scenario::start().await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    let users = private_api(
+        &s.pets.b,
+        "users",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &["/users/{id}"],
+    )
+    .await;
+    s.sweep().await;
+    let before = s.pets.public_routes().await;
+    // WHEN C exposes /users/me/x, whose parent /users/me would take GET /users/me from B
+    // (API Gateway picks the most specific resource, and /users/me would have no GET)
+    private_api(
+        &s.pets.c,
+        "shadow",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &["/users/me/x", "/shadow"],
+    )
+    .await;
+    s.sweep().await;
+    // THEN C is told whose route it would shadow, /users/me is never made, C keeps /shadow
+    let status = s.status("shadow").await.unwrap_or_default();
+    assert!(
+        status.starts_with(&format!(
+            "conflict: /users/me/x overlaps {ACCOUNT_B}/{users}'s /users/{{id}}"
+        )),
+        "{status}"
+    );
+    let paths = s.pets.public_paths().await;
+    assert!(
+        !paths.iter().any(|p| p.starts_with("/users/me")),
+        "{paths:?}"
+    );
+    assert!(paths.contains("/shadow"), "{paths:?}");
+    // AND B's route is as it was, and a further sweep writes nothing
+    let after = s.pets.public_routes().await;
+    let key = ("/users/{id}".to_string(), "GET".to_string());
+    assert_eq!(after.get(&key), before.get(&key));
+    let n = s.writes().len();
+    s.sweep().await;
+    assert_eq!(s.writes()[n..].to_vec(), Vec::<String>::new());
+}

@@ -131,3 +131,47 @@ async fn under_30_percent_faults_no_invocation_answers_after_its_deadline() {
         );
     }
 }
+
+/// Organisation scale through the function: 100 accounts x 10 APIs, first publish with a
+/// 30 s and a 120 s timeout, unpaced (the emulator is the bottleneck here, not AWS's rates;
+/// BENCHMARKS.md has what the rates cost). `./scripts/reliability` runs it.
+#[tokio::test]
+#[ignore = "organisation scale through the binary: ./scripts/reliability"]
+async fn an_organisation_of_a_thousand_apis_is_published_run_by_run_in_time() {
+    for secs in [30, 120] {
+        let org = Org::start(100, 10).await;
+        org.emulator
+            .settings(&serde_json::json!({"resource_quota": 2000}));
+        let timeout = Duration::from_secs(secs);
+        let (answers, took, logs) = run_sweeps(&org, &org.emulator.endpoint_url(), 12, timeout);
+        for t in &took {
+            assert!(*t < timeout, "{secs} s: took {t:?}");
+        }
+        let mut converged = None;
+        for (i, a) in answers.iter().enumerate() {
+            let body = a.as_ref().unwrap_or_else(|e| panic!("{e}; {logs:#?}"));
+            println!(
+                "| {secs} s | {} | {} ms | {} | {} | {} |",
+                i + 1,
+                took[i].as_millis(),
+                body["accounts_deferred"],
+                body["apis_deferred"],
+                body["writes"]
+            );
+            if converged.is_none() && body["writes"] == 0 {
+                converged = Some(i + 1);
+            }
+        }
+        let sizes = org.registry_sizes().await;
+        assert!(sizes.values().all(|n| *n <= 4096), "{sizes:?}");
+        let published = org.pets.published().await;
+        let exposed = (0..100)
+            .flat_map(|a| (0..10).map(move |i| Org::name(a, i)))
+            .filter(|n| status_in(&published, n).as_deref() == Some("exposed"))
+            .count();
+        println!(
+            "timeout {secs} s: {exposed} of 1000 exposed; first run writing nothing: {converged:?}"
+        );
+        assert_eq!(exposed, 1000);
+    }
+}
