@@ -113,7 +113,7 @@ pub async fn route_sync(
         value: (now_ms() as i64 - t).max(0) as f64 / 1000.0,
         unit: Unit::Seconds,
     });
-    let budget = run_budget(event.context.deadline, batch.scope.sweep);
+    let budget = run_budget(event.context.deadline);
     let run = Box::pin(reconcile_batch(app, &batch, &budget));
     let outcome = settle(
         match routes::budget::left_until(event.context.deadline, now_ms()) {
@@ -183,10 +183,10 @@ fn now_ms() -> u64 {
 
 /// The run's budget: shares of the time the invocation has left ([`routes::budget`]); no
 /// deadline (0, outside Lambda) means no limit.
-fn run_budget(deadline_ms: u64, sweep: bool) -> routes::Budget {
+fn run_budget(deadline_ms: u64) -> routes::Budget {
     match routes::budget::left_until(deadline_ms, now_ms()) {
         None => routes::Budget::unlimited(),
-        Some(left) => routes::Budget::until(Instant::now() + left, sweep),
+        Some(left) => routes::Budget::until(Instant::now() + left),
     }
 }
 

@@ -45,9 +45,11 @@ impl Budget {
         }
     }
 
-    /// Shares of the time from now to `deadline` (the invocation's). A run of events only
-    /// (`sweep` false) reads its few APIs whole: an event is never set aside unread.
-    pub fn until(deadline: Instant, sweep: bool) -> Self {
+    /// Shares of the time from now to `deadline` (the invocation's). Every run's reads are
+    /// budgeted (a deploy run may have a thousand APIs waiting); an API an event names or
+    /// the owed deployment waits on, in an account the run did not reach, is carried over
+    /// with the owed marker.
+    pub fn until(deadline: Instant) -> Self {
         let start = Instant::now();
         let left = deadline.saturating_duration_since(start);
         let at = |share: f64| -> Gate {
@@ -55,11 +57,7 @@ impl Budget {
             Arc::new(move || Instant::now() < end)
         };
         Self {
-            reads: if sweep {
-                at(READ_SHARE)
-            } else {
-                Arc::new(|| true)
-            },
+            reads: at(READ_SHARE),
             writes: at(WRITE_SHARE),
             publish: at(PUBLISH_SHARE),
         }
@@ -173,12 +171,12 @@ mod tests {
         // A 30 s and a 120 s timeout leave the same shares, and no fixed margin: with a
         // 30 s timeout reads still start (the old 40 s margin let none start).
         for secs in [30u64, 120, 3] {
-            let budget = Budget::until(Instant::now() + Duration::from_secs(secs), true);
+            let budget = Budget::until(Instant::now() + Duration::from_secs(secs));
             assert!(budget.has_time(), "{secs} s: reads start");
             let writes = budget.writes();
             assert!(writes.may() && writes.may(), "{secs} s: writes start");
         }
-        let spent = Budget::until(Instant::now(), true);
+        let spent = Budget::until(Instant::now());
         assert!(!spent.has_time());
         let writes = spent.writes();
         assert!(writes.may(), "even with nothing left, the first write goes");
@@ -186,9 +184,9 @@ mod tests {
     }
 
     #[test]
-    fn an_event_run_reads_whole() {
-        let budget = Budget::until(Instant::now(), false);
-        assert!(budget.has_time());
+    fn an_event_run_reads_within_its_budget_too() {
+        let budget = Budget::until(Instant::now());
+        assert!(!budget.has_time());
     }
 
     #[test]

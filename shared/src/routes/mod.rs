@@ -261,6 +261,9 @@ pub struct Observed {
     /// Accounts this sweep did not reach before its budget ran out, in the order it would
     /// have read them: they are out of scope, and the next sweep starts at the first.
     pub unread: Vec<AccountId>,
+    /// APIs named by events or waiting on the owed deployment whose account the run's read
+    /// budget did not reach: carried over with the owed marker to the next run.
+    pub unread_apis: BTreeSet<ApiRef>,
     /// APIs whose registry record has a part that cannot be read, and why: frozen (nothing
     /// of theirs is written; methods their unreadable part claimed look hand-made, so nobody
     /// takes them) until a person fixes or deletes the parameter.

@@ -124,6 +124,10 @@ pub async fn observe_within(
         },
     )
     .await;
+    let unread_apis: BTreeSet<ApiRef> = unread
+        .iter()
+        .flat_map(|(_, named)| named.iter().map(|a| (*a).clone()))
+        .collect();
     let unread: Vec<AccountId> = unread
         .into_iter()
         .filter(|(a, _)| listed(a))
@@ -178,6 +182,7 @@ pub async fn observe_within(
         learned_quota,
         sweep_cursor,
         unread,
+        unread_apis,
         unreachable,
         corrupt,
         hub_auth,

@@ -96,9 +96,16 @@ impl Marker {
         observed: &Observed,
         plan: &Plan,
         deploy: Deploy,
+        hold: bool,
         applied: &mut Applied,
     ) -> Result<()> {
         if !plan.deploy {
+            return Ok(());
+        }
+        if hold {
+            // The marker (stored before the first write) keeps it owed; the carry-over
+            // brings the run that finishes the replacement and deploys.
+            warn!("a replacement was cut short: the deployment waits for the run that finishes it");
             return Ok(());
         }
         let queue = match deploy {
@@ -114,12 +121,18 @@ impl Marker {
         match create_deployment(app).await? {
             Ok(()) => {
                 applied.deployed = true;
-                if self.stored {
+                self.waiting.clear();
+                self.token = owed_token(app);
+                if !applied.deferred.is_empty() {
+                    // What the budget left is still owed: the marker is replaced, never
+                    // cleared and written again, so no crash in between forgets it.
+                    self.waiting
+                        .extend(applied.deferred.iter().map(ToString::to_string));
+                    self.store(app).await?;
+                } else if self.stored {
                     owed::clear(&app.clients.ssm, &app.config.ssm_prefix, &self.parts).await?;
                     self.stored = false;
                     self.parts.clear();
-                    self.waiting.clear();
-                    self.token = owed_token(app);
                 }
             }
             Err(message) => {

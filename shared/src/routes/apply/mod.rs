@@ -134,8 +134,14 @@ pub async fn apply(
         }
     }
 
+    // Whatever no run may see half done: a route deleted in this run whose replacement the
+    // budget left for the next (a renamed variable, a handover) is not deployed yet.
+    let replacing = replacement_cut(plan, &applied);
+    for api in &observed.unread_apis {
+        applied.deferred.insert(api.clone());
+    }
     marker
-        .deploy(app, observed, plan, deploy, &mut applied)
+        .deploy(app, observed, plan, deploy, replacing, &mut applied)
         .await?;
 
     let publishing = budget.publishing();
@@ -151,12 +157,13 @@ pub async fn apply(
     )
     .await?;
     publish::sweep_cursor(app, plan).await?;
-    // Last: stage settings are best effort for each route, after every record, status and
-    // the cursor, so a refused setting never holds back the rest of the run.
-    if publishing.may() {
-        applied.throttles_refused = stage::set_throttles(app, observed, plan, &applied).await?;
-    }
     marker.carry_over(app, &applied).await?;
+    // Last: stage settings are best effort for each route, after every record, status, the
+    // cursor and the carry-over, so a refused setting never holds back the rest of the run.
+    if publishing.may() {
+        applied.throttles_refused =
+            stage::set_throttles(app, observed, plan, &applied, &publishing).await?;
+    }
     if !applied.deferred.is_empty() || applied.deletes_cut {
         let left: Vec<String> = applied.deferred.iter().map(ToString::to_string).collect();
         info!(
@@ -167,4 +174,20 @@ pub async fn apply(
         );
     }
     Ok(applied)
+}
+
+/// Whether a group the budget left for the next run has routes on a path this run deleted
+/// methods or resources from: deploying now would serve neither the old route nor the new.
+fn replacement_cut(plan: &Plan, applied: &Applied) -> bool {
+    let deleted: std::collections::BTreeSet<&String> = plan
+        .delete_methods
+        .iter()
+        .map(|(p, _)| p)
+        .chain(plan.delete_resources.iter())
+        .collect();
+    plan.apis
+        .iter()
+        .filter(|(api, _)| applied.deferred.contains(*api))
+        .flat_map(|(_, g)| g.routes.keys().map(|(p, _)| p))
+        .any(|p| deleted.contains(p))
 }

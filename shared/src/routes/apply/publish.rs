@@ -33,6 +33,29 @@ pub(super) async fn publish(
 ) -> Result<()> {
     let ssm = &app.clients.ssm;
     let prefix = &app.config.ssm_prefix;
+    // Paths and resources going to a group this run did not finish (cut, or refused and
+    // undone): an API that gives one of them up is not narrowed yet, or the path would be
+    // owned by nobody (and look hand-made) until the group is written.
+    let handed: BTreeSet<&String> = plan
+        .apis
+        .iter()
+        .filter(|(api, _)| !applied.finished(api))
+        .flat_map(|(_, g)| g.routes.keys().map(|(p, _)| p).chain(g.creates.iter()))
+        .collect();
+    let gives_up_handed = |api: &ApiRef, after: &Option<Record>| {
+        let Some(old) = observed.records.get(api) else {
+            return false;
+        };
+        let kept = |p: &String| {
+            after
+                .as_ref()
+                .is_some_and(|a| a.claims.contains_key(p) || a.created.contains(p))
+        };
+        old.claims
+            .keys()
+            .chain(old.created.iter())
+            .any(|p| handed.contains(p) && !kept(p))
+    };
     let statuses: BTreeMap<ApiRef, Status> = applied
         .statuses()
         .map(|(api, s)| (api.clone(), s))
@@ -46,6 +69,12 @@ pub(super) async fn publish(
             continue;
         }
         let group = &plan.apis[api];
+        if let Some(after) = &group.record_after {
+            if !applied.refused.contains_key(api) && gives_up_handed(api, after) {
+                applied.deferred.insert(api.clone());
+                continue;
+            }
+        }
         // Each refused API's record goes back to what it held (plus integrations that stay).
         let undone: Option<Option<Record>> = applied.refused.contains_key(api).then(|| {
             let written = written.get(api).map(Vec::as_slice).unwrap_or_default();

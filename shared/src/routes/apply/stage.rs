@@ -7,6 +7,7 @@ use aws_sdk_apigateway::operation::update_stage::UpdateStageError;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use tracing::warn;
 
+use super::super::budget::Progress;
 use super::super::diff::Plan;
 use super::super::Observed;
 use super::Applied;
@@ -31,14 +32,21 @@ pub(super) async fn set_throttles(
     observed: &Observed,
     plan: &Plan,
     applied: &Applied,
+    publishing: &Progress,
 ) -> Result<usize> {
-    // Routes of an API refused (undone) or left for the next run (perhaps not made yet).
+    // Routes of an API AWS refused (undone), and routes of one left for the next run that
+    // were not live before this run (perhaps not made yet); its live routes keep the
+    // hub's throttle.
+    let live = observed.public_by_path();
+    let was_live =
+        |path: &str, verb: &str| live.get(path).is_some_and(|r| r.methods.contains_key(verb));
     let undone: BTreeSet<String> = plan
         .apis
         .iter()
         .filter(|(api, _)| !applied.finished(api))
-        .flat_map(|(_, group)| group.routes.keys())
-        .map(|(path, verb)| method_setting_key(path, verb))
+        .flat_map(|(api, group)| group.routes.keys().map(move |k| (api, k)))
+        .filter(|(api, (path, verb))| applied.refused.contains_key(*api) || !was_live(path, verb))
+        .map(|(_, (path, verb))| method_setting_key(path, verb))
         .collect();
     let op = |op: Op, path: String, value: Option<String>| {
         PatchOperation::builder()
@@ -95,6 +103,10 @@ pub(super) async fn set_throttles(
     }
     let mut refused = 0;
     for chunk in per_key.chunks(STAGE_KEYS_PER_REQUEST) {
+        if !publishing.may() {
+            warn!("run budget spent: the remaining stage settings wait for the next run");
+            return Ok(refused);
+        }
         let all: Vec<PatchOperation> = chunk.iter().flat_map(|(_, ops)| ops.clone()).collect();
         match update_stage(app, all).await? {
             Patched::Done => continue,

@@ -136,6 +136,13 @@ pub(super) fn claims(
     }
     for (api, w) in wanted {
         let api: &ApiRef = api;
+        // Paths kept for someone else (a refused API, or another account during its hold):
+        // as good as owned for every overlap and sibling check, not only for equal paths.
+        let kept_away: Vec<(&String, &ApiRef)> = reserved
+            .iter()
+            .filter(|(_, (r, until))| *r != api && held(r, *until, api).is_some())
+            .map(|(p, (r, _))| (*p, *r))
+            .collect();
         let mine = out.assigned.entry(api.clone()).or_default();
         for ((path, verb), integration) in &w.routes {
             let key = (path.clone(), verb.clone());
@@ -178,10 +185,12 @@ pub(super) fn claims(
                     {
                         return Some(Holder::Api((*mounter).clone()));
                     }
-                    sibling(path, api, &owner, &standing_by_hand)
+                    sibling(path, api, &owner, &kept_away, &standing_by_hand)
                         .map(Holder::Sibling)
-                        .or_else(|| overlapping(path, api, &owner, &hand_made))
-                        .or_else(|| shadowing_parent(path, api, &owner, &hand_made, &live_paths))
+                        .or_else(|| overlapping(path, api, &owner, &kept_away, &hand_made))
+                        .or_else(|| {
+                            shadowing_parent(path, api, &owner, &kept_away, &hand_made, &live_paths)
+                        })
                 }),
             };
             match holder {
@@ -221,6 +230,7 @@ fn shadowing_parent(
     path: &str,
     api: &ApiRef,
     owner: &BTreeMap<String, ApiRef>,
+    kept_away: &[(&String, &ApiRef)],
     hand_made: &BTreeSet<&str>,
     live: &BTreeSet<&str>,
 ) -> Option<Holder> {
@@ -231,19 +241,23 @@ fn shadowing_parent(
     paths::ancestors(path)
         .iter()
         .filter(|a| a.as_str() != "/" && !standing(a))
-        .find_map(|a| overlapping(a, api, owner, hand_made))
+        .find_map(|a| overlapping(a, api, owner, kept_away, hand_made))
 }
 
-/// Another owner's route, or a hand-made one, that a request for `path` could also match.
+/// Another owner's route, a path kept for someone else, or a hand-made route, that a request
+/// for `path` could also match.
 fn overlapping(
     path: &str,
     api: &ApiRef,
     owner: &BTreeMap<String, ApiRef>,
+    kept_away: &[(&String, &ApiRef)],
     hand_made: &BTreeSet<&str>,
 ) -> Option<Holder> {
     let theirs = owner
         .iter()
-        .filter(|(p, o)| *o != api && paths::overlap(path, p))
+        .filter(|(_, o)| *o != api)
+        .chain(kept_away.iter().copied())
+        .filter(|(p, _)| paths::overlap(path, p))
         .map(|(p, o)| Holder::Overlaps {
             api: Some(o.clone()),
             path: p.clone(),
@@ -264,6 +278,7 @@ fn sibling(
     path: &str,
     api: &ApiRef,
     owner: &BTreeMap<String, ApiRef>,
+    kept_away: &[(&String, &ApiRef)],
     standing_by_hand: &BTreeSet<String>,
 ) -> Option<String> {
     let variables: Vec<String> = paths::ancestors(path)
@@ -277,6 +292,7 @@ fn sibling(
     let others = owner
         .iter()
         .filter(|(_, o)| *o != api)
+        .chain(kept_away.iter().copied())
         .flat_map(|(p, _)| paths::ancestors(p).into_iter().chain([p.clone()]));
     let standing: BTreeSet<String> = others.chain(standing_by_hand.iter().cloned()).collect();
     for mine in &variables {

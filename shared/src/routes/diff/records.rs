@@ -92,6 +92,12 @@ pub(super) fn records(
             .unwrap_or_default();
         if refused {
             new.reserved = had;
+        } else if held.contains_key(api) {
+            // Held back (the quota, its share): what was kept for it stays kept.
+            if let Some(old) = old {
+                new.reserved = old.reserved.clone();
+                new.released = old.released;
+            }
         } else if let Some(old) = old.filter(|_| leaving || !in_scope) {
             let released = match old.released {
                 Some(at) => Some(at),

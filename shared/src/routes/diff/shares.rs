@@ -21,7 +21,13 @@ pub(super) fn within_api_share(
     share: usize,
 ) -> (Cow<'_, Observed>, Vec<ApiRef>) {
     let mut tracked: BTreeMap<&AccountId, usize> = BTreeMap::new();
-    for api in observed.records.keys() {
+    // An API that left (its record only holds its name and paths for its account) does not
+    // count: its team's replacement is tracked at once.
+    for (api, _) in observed
+        .records
+        .iter()
+        .filter(|(_, r)| r.released.is_none())
+    {
         *tracked.entry(&api.account).or_default() += 1;
     }
     let mut over = Vec::new();

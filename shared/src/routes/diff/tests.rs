@@ -377,6 +377,32 @@ mod holds {
     }
 
     #[test]
+    fn a_held_path_is_held_for_overlaps_and_siblings_too() {
+        // GIVEN B's /items/{id} and /files/{proxy+}, then B leaves
+        let b = api(
+            "222222222222",
+            "bbbbbbbbbb",
+            &["/items/{id}", "/files/{proxy+}"],
+        );
+        let first = observed_with(vec![b.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        world.apis.insert(b.api.clone(), None);
+        let world = applied(&world, &plan(&world, &ctx()));
+        // WHEN C asks for /items/{itemId} and /files/secret during the hold
+        let c = api(
+            "333333333333",
+            "cccccccccc",
+            &["/items/{itemId}", "/files/secret"],
+        );
+        let mut attacked = world.clone();
+        attacked.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&attacked, &ctx());
+        // THEN C gets neither: /items/123 and /files/secret stay B's account's until the end
+        assert!(p.put_methods().next().is_none(), "{p:?}");
+        assert!(matches!(status_of(&p, &c), Some(Status::Conflict { .. })));
+    }
+
+    #[test]
     fn a_team_replacing_its_api_takes_its_own_path_and_name_at_once() {
         // GIVEN B's cats exposed, then deleted; B's new API asks for the same
         let mut world = exposed_cats();
