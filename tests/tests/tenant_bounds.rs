@@ -475,3 +475,35 @@ async fn a_parent_cannot_shadow_another_teams_variable_route() {
     s.sweep().await;
     assert_eq!(s.writes()[n..].to_vec(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn an_event_for_an_account_the_run_did_not_reach_is_carried_over() {
+    // GIVEN the seed exposed; then both spokes change at once (C adds /dogs/toys)
+    let s = Scenario::start().await;
+    s.sweep().await;
+    add_resource(&s.pets.c, &s.pets.dogs, "/dogs/toys", "GET").await;
+    frontdoor_tests::pets::deploy(&s.pets.c, &s.pets.dogs).await;
+    let batch = frontdoor_tests::pets::sqs_batch(&[
+        api_event("CreateDeployment", ACCOUNT_B, &s.pets.cats),
+        api_event("CreateDeployment", ACCOUNT_C, &s.pets.dogs),
+    ]);
+    // WHEN the run's read budget lets only its first account start (a short deadline)
+    let cut = shared::entry::route_sync_payload_within(&s.app, &batch, &Budget::from_fn(|| false))
+        .await
+        .unwrap();
+    // THEN C's API is carried over, not dropped: the owed marker names it
+    let shared::entry::Outcome::Reconciled(report) = cut else {
+        panic!("{cut:?}")
+    };
+    assert_eq!(report.apis_deferred, 1, "{report:?}");
+    assert!(!s.pets.public_paths().await.contains("/dogs/toys"));
+    // AND the next run of any kind (here: an unrelated event) reads it and routes it
+    let next = s
+        .run(&api_event("CreateDeployment", ACCOUNT_B, &s.pets.cats))
+        .await;
+    assert_eq!(next.apis_deferred, 0, "{next:?}");
+    assert!(s.pets.public_paths().await.contains("/dogs/toys"));
+    let before = s.writes().len();
+    s.sweep().await;
+    assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
+}
