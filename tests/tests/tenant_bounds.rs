@@ -134,6 +134,16 @@ async fn an_organisation_waiting_on_one_deployment_fits_ssm_and_is_routed() {
         .count();
     assert!(parts >= 2, "{sizes:?}");
 
+    // (and a part an earlier crash left behind, which no marker names)
+    aws_sdk_ssm::Client::new(&world.pets.hub_sdk)
+        .put_parameter()
+        .name("/frontdoor/registry/deployment-owed/g99-0")
+        .value("{\"version\":1,\"items\":[]}")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+
     // WHEN the "deploy" message is handled
     let reports = queue.drain(&app, 5).await;
     // THEN it deployed once, and every API of the organisation is exposed
@@ -149,7 +159,7 @@ async fn an_organisation_waiting_on_one_deployment_fits_ssm_and_is_routed() {
             );
         }
     }
-    // AND the marker and its parts are gone
+    // AND the marker, its parts and the stray part are gone
     let sizes = world.registry_sizes().await;
     assert!(
         !sizes.keys().any(|n| n.contains("deployment-owed")),

@@ -213,15 +213,31 @@ pub(super) async fn store(
     Ok(now)
 }
 
-/// Clears the marker, then its parts (a part left by a crash in between is named by no
-/// marker, so nothing reads it).
+/// Clears the marker, then its parts, then any part no marker names (left by a crash inside
+/// an earlier clear, or by an older version that rewrote a split marker whole): one read,
+/// and nothing under `deployment-owed/` outlives the deployment.
 pub(super) async fn clear(
     ssm: &aws_sdk_ssm::Client,
     prefix: &SsmPrefix,
     existing: &BTreeSet<String>,
 ) -> Result<()> {
     registry::delete(ssm, &parameter(prefix)).await?;
-    registry::delete_parts(ssm, existing).await
+    registry::delete_parts(ssm, existing).await?;
+    let mut strays = BTreeSet::new();
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(parameter(prefix))
+        .recursive(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for p in page.op("GetParametersByPath")?.parameters() {
+            if let Some(name) = p.name() {
+                strays.insert(name.to_string());
+            }
+        }
+    }
+    registry::delete_parts(ssm, &strays).await
 }
 
 #[cfg(test)]
