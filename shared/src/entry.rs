@@ -113,14 +113,16 @@ pub async fn route_sync(
         value: (now_ms() as i64 - t).max(0) as f64 / 1000.0,
         unit: Unit::Seconds,
     });
-    let budget = run_budget(event.context.deadline);
+    // One reading of the time left serves the budget and the backstop.
+    let left = routes::budget::left_until(event.context.deadline, now_ms());
+    let budget = left.map_or_else(routes::Budget::unlimited, |left| {
+        routes::Budget::until(Instant::now() + left)
+    });
     let run = Box::pin(reconcile_batch(app, &batch, &budget));
-    let outcome = settle(
-        match routes::budget::left_until(event.context.deadline, now_ms()) {
-            None => run.await,
-            Some(left) => within(backstop(left), run).await,
-        },
-    );
+    let outcome = settle(match left {
+        None => run.await,
+        Some(left) => within(backstop(left), run).await,
+    });
     let mut out: Vec<Metric> = [duration(started)].into_iter().chain(lag).collect();
     match &outcome {
         Ok(Outcome::Reconciled(r)) => {
@@ -179,15 +181,6 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
-}
-
-/// The run's budget: shares of the time the invocation has left ([`routes::budget`]); no
-/// deadline (0, outside Lambda) means no limit.
-fn run_budget(deadline_ms: u64) -> routes::Budget {
-    match routes::budget::left_until(deadline_ms, now_ms()) {
-        None => routes::Budget::unlimited(),
-        Some(left) => routes::Budget::until(Instant::now() + left),
-    }
 }
 
 /// When a run still going is stopped: at 95% of the time left (at most 3 s before the

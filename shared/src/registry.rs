@@ -83,8 +83,18 @@ pub fn api_of_parameter(prefix: &SsmPrefix, name: &str) -> Option<ApiRef> {
     })
 }
 
+/// A generation newer than every part in `existing` (`.../g{generation}-{index}`), so parts
+/// written under it never overwrite a part still in use.
+pub(crate) fn next_generation(existing: &BTreeSet<String>) -> u64 {
+    existing
+        .iter()
+        .filter_map(|n| n.rsplit('/').next().and_then(part_generation))
+        .max()
+        .map_or(0, |g| g + 1)
+}
+
 /// `g{generation}-{index}` -> generation.
-pub(crate) fn part_generation(segment: &str) -> Option<u64> {
+fn part_generation(segment: &str) -> Option<u64> {
     let (generation, index) = segment.strip_prefix('g')?.split_once('-')?;
     index.parse::<u64>().ok()?;
     generation.parse().ok()
@@ -106,11 +116,7 @@ pub async fn store_parts(
     let names: Vec<String> = if let [_] = parts {
         vec![base.to_string()]
     } else {
-        let generation = existing
-            .iter()
-            .filter_map(|n| n.rsplit('/').next().and_then(part_generation))
-            .max()
-            .map_or(0, |g| g + 1);
+        let generation = next_generation(existing);
         (0..parts.len())
             .map(|i| format!("{base}/g{generation}-{i}"))
             .collect()
@@ -177,6 +183,29 @@ pub fn decode<T: serde::de::DeserializeOwned>(name: &str, value: &str) -> Result
         });
     }
     Ok(doc.items)
+}
+
+/// GetParameters takes at most 10 names.
+const GET_BATCH: usize = 10;
+/// GetParameters batches in flight at once: SSM allows far more than this per second.
+const GETS_IN_FLIGHT: usize = 4;
+
+/// The values of `names` that exist (name -> value), read a few GetParameters batches at a
+/// time; a name that does not exist is absent from the answer.
+pub async fn get_values(
+    ssm: &aws_sdk_ssm::Client,
+    names: &[String],
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let pages = crate::bounded::try_map(names.chunks(GET_BATCH), GETS_IN_FLIGHT, |chunk| {
+        ssm.get_parameters().set_names(Some(chunk.to_vec())).send()
+    })
+    .await
+    .op("GetParameters")?;
+    Ok(pages
+        .iter()
+        .flat_map(|got| got.parameters())
+        .filter_map(|p| Some((p.name()?.to_string(), p.value()?.to_string())))
+        .collect())
 }
 
 /// Reads a registry parameter; a parameter that does not exist owns nothing.

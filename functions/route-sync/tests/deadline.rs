@@ -46,10 +46,11 @@ fn run_sweeps(
     (answers, took, function.logs())
 }
 
-async fn exposed_everywhere(org: &Org) -> usize {
+/// How many of the first `accounts` x `per_account` APIs of `org` are `exposed`.
+async fn exposed(org: &Org, accounts: usize, per_account: usize) -> usize {
     let published = org.pets.published().await;
-    (0..ACCOUNTS)
-        .flat_map(|a| (0..PER_ACCOUNT).map(move |i| Org::name(a, i)))
+    (0..accounts)
+        .flat_map(|a| (0..per_account).map(move |i| Org::name(a, i)))
         .filter(|n| status_in(&published, n).as_deref() == Some("exposed"))
         .count()
 }
@@ -76,7 +77,7 @@ async fn a_30_s_timeout_routes_every_account_as_120_s_does_and_ends_in_time() {
         let first = answers[0].as_ref().unwrap();
         assert_eq!(first["accounts_deferred"], 0, "{secs} s: {first}");
         assert_eq!(
-            exposed_everywhere(&org).await,
+            exposed(&org, ACCOUNTS, PER_ACCOUNT).await,
             ACCOUNTS * PER_ACCOUNT,
             "{secs} s"
         );
@@ -116,7 +117,7 @@ async fn under_30_percent_faults_no_invocation_answers_after_its_deadline() {
         // AND once the faults stop, the organisation converges: every API exposed and the
         // last sweep writes nothing
         assert_eq!(
-            exposed_everywhere(&org).await,
+            exposed(&org, ACCOUNTS, PER_ACCOUNT).await,
             ACCOUNTS * PER_ACCOUNT,
             "{secs} s"
         );
@@ -164,11 +165,7 @@ async fn an_organisation_of_a_thousand_apis_is_published_run_by_run_in_time() {
         }
         let sizes = org.registry_sizes().await;
         assert!(sizes.values().all(|n| *n <= 4096), "{sizes:?}");
-        let published = org.pets.published().await;
-        let exposed = (0..100)
-            .flat_map(|a| (0..10).map(move |i| Org::name(a, i)))
-            .filter(|n| status_in(&published, n).as_deref() == Some("exposed"))
-            .count();
+        let exposed = exposed(&org, 100, 10).await;
         println!(
             "timeout {secs} s: {exposed} of 1000 exposed; first run writing nothing: {converged:?}"
         );

@@ -157,7 +157,7 @@ impl Record {
     /// When the hold on what a departed API left ends (seconds since the epoch); `None`
     /// while its API is still here.
     pub fn held_until(&self, hold: std::time::Duration) -> Option<u64> {
-        self.released.map(|at| at.saturating_add(hold.as_secs()))
+        self.released.map(|at| hold_ends(at, hold))
     }
 
     /// The record encoded for the registry: one value, or as many as it needs so that
@@ -231,6 +231,11 @@ impl Record {
             },
         }
     }
+}
+
+/// When the hold on what an API released at `released` (seconds since the epoch) ends.
+pub fn hold_ends(released: u64, hold: std::time::Duration) -> u64 {
+    released.saturating_add(hold.as_secs())
 }
 
 /// Everything observed, as plain values: the input of [`desired`] and [`diff`].

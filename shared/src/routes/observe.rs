@@ -32,10 +32,6 @@ use crate::{bounded, registry, urls};
 
 /// GetResources' largest page.
 const PAGE: i32 = 500;
-/// GetParameters takes at most 10 names.
-const SSM_BATCH: usize = 10;
-/// GetParameters batches in flight at once.
-const SSM_READS_IN_FLIGHT: usize = 4;
 
 /// Observes everything [`super::diff`] needs for `scope`, with no time limit.
 pub async fn observe(app: &App<RouteSyncConfig>, scope: &Scope) -> Result<Observed> {
@@ -605,23 +601,5 @@ async fn published(
         .iter()
         .flat_map(|n| urls::parameter_names(&app.config.ssm_prefix, n))
         .collect();
-    // A few batches in flight: SSM's GetParameters allows far more than this per second.
-    let pages = bounded::try_map(all.chunks(SSM_BATCH), SSM_READS_IN_FLIGHT, |chunk| {
-        app.clients
-            .ssm
-            .get_parameters()
-            .set_names(Some(chunk.to_vec()))
-            .send()
-    })
-    .await
-    .op("GetParameters")?;
-    let mut out = BTreeMap::new();
-    for got in &pages {
-        for p in got.parameters() {
-            if let (Some(n), Some(v)) = (p.name(), p.value()) {
-                out.insert(n.to_string(), v.to_string());
-            }
-        }
-    }
-    Ok(out)
+    registry::get_values(&app.clients.ssm, &all).await
 }

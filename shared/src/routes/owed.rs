@@ -104,25 +104,19 @@ pub(super) async fn load(ssm: &aws_sdk_ssm::Client, prefix: &SsmPrefix) -> Resul
             parts,
         }) => (token, waiting, parts),
     };
-    // GetParameters takes at most 10 names.
-    for chunk in parts.chunks(10) {
-        let out = ssm
-            .get_parameters()
-            .set_names(Some(chunk.to_vec()))
-            .send()
-            .await
-            .op("GetParameters")?;
-        for p in out.parameters() {
-            let part_name = p.name().unwrap_or_default();
-            match registry::decode::<BTreeSet<String>>(part_name, p.value().unwrap_or_default()) {
-                Ok(list) => waiting.extend(list),
-                Err(e) => {
-                    warn!(parameter = %part_name, error = %e, "a part of the owed marker cannot be read; the APIs it listed get their status on their next reconcile")
-                }
+    let values = registry::get_values(ssm, &parts).await?;
+    for part in &parts {
+        match values
+            .get(part)
+            .map(|v| registry::decode::<BTreeSet<String>>(part, v))
+        {
+            Some(Ok(list)) => waiting.extend(list),
+            Some(Err(e)) => {
+                warn!(parameter = %part, error = %e, "a part of the owed marker cannot be read; the APIs it listed get their status on their next reconcile")
             }
-        }
-        for missing in out.invalid_parameters() {
-            warn!(parameter = %missing, "a part of the owed marker is missing; the APIs it listed get their status on their next reconcile");
+            None => {
+                warn!(parameter = %part, "a part of the owed marker is missing; the APIs it listed get their status on their next reconcile")
+            }
         }
     }
     Ok(Loaded {
@@ -159,11 +153,7 @@ pub(super) fn encode(
             last.insert(api.clone());
         }
     }
-    let generation = existing
-        .iter()
-        .filter_map(|n| n.rsplit('/').next().and_then(registry::part_generation))
-        .max()
-        .map_or(0, |g| g + 1);
+    let generation = registry::next_generation(existing);
     let parts: Vec<(String, String)> = chunks
         .iter()
         .enumerate()

@@ -63,7 +63,7 @@ fn reservations<'a>(
             // Refused now: nothing of it is released.
             None if refused.contains(api) || !in_play(api) => None,
             // Leaving in this run: held from now.
-            None => Some(ctx.now.saturating_add(ctx.release_hold.as_secs())),
+            None => Some(crate::routes::hold_ends(ctx.now, ctx.release_hold)),
         };
         if until.is_some_and(|u| u <= ctx.now) {
             continue;

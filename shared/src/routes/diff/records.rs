@@ -104,7 +104,7 @@ pub(super) fn records(
                 None if leaving && !ctx.release_hold.is_zero() => Some(ctx.now),
                 None => None,
             };
-            let until = released.map(|at| at.saturating_add(ctx.release_hold.as_secs()));
+            let until = released.map(|at| crate::routes::hold_ends(at, ctx.release_hold));
             match until {
                 // Not released (out of scope, still here): as it was.
                 None if !in_scope => new.reserved = old.reserved.clone(),
