@@ -185,12 +185,19 @@ pub(super) fn claims(
                     {
                         return Some(Holder::Api((*mounter).clone()));
                     }
-                    sibling(path, api, &owner, &kept_away, &standing_by_hand)
+                    let others = Others {
+                        api,
+                        owner: &owner,
+                        kept_away: &kept_away,
+                        hand_made: &hand_made,
+                        standing_by_hand: &standing_by_hand,
+                    };
+                    others
+                        .sibling(path)
                         .map(Holder::Sibling)
-                        .or_else(|| overlapping(path, api, &owner, &kept_away, &hand_made))
-                        .or_else(|| {
-                            shadowing_parent(path, api, &owner, &kept_away, &hand_made, &live_paths)
-                        })
+                        .or_else(|| others.overlapping(path))
+                        .or_else(|| others.shadowing(path))
+                        .or_else(|| others.shadowing_parent(path, &live_paths))
                 }),
             };
             match holder {
@@ -223,87 +230,105 @@ fn held(holder: &ApiRef, until: Option<u64>, api: &ApiRef) -> Option<Holder> {
     }
 }
 
-/// A parent `path` needs that does not exist yet and would take requests from another
-/// owner's (or a hand-made) route: `/users/me` made as the parent of `/users/me/x` is more
-/// specific than `/users/{id}` for `GET /users/me`, and has no GET.
-fn shadowing_parent(
-    path: &str,
-    api: &ApiRef,
-    owner: &BTreeMap<String, ApiRef>,
-    kept_away: &[(&String, &ApiRef)],
-    hand_made: &BTreeSet<&str>,
-    live: &BTreeSet<&str>,
-) -> Option<Holder> {
-    // A parent that exists, or that an owner's route is or needs, is shared structure: it
-    // takes no request that is not already its owner's.
-    let standing =
-        |a: &str| live.contains(a) || owner.keys().any(|p| p == a || paths::is_within(p, a));
-    paths::ancestors(path)
-        .iter()
-        .filter(|a| a.as_str() != "/" && !standing(a))
-        .find_map(|a| overlapping(a, api, owner, kept_away, hand_made))
+/// What a newcomer's resources are judged against: everybody else's routes and the
+/// resources that stay for them.
+struct Others<'a> {
+    api: &'a ApiRef,
+    owner: &'a BTreeMap<String, ApiRef>,
+    kept_away: &'a [(&'a String, &'a ApiRef)],
+    hand_made: &'a BTreeSet<&'a str>,
+    standing_by_hand: &'a BTreeSet<String>,
 }
 
-/// Another owner's route, a path kept for someone else, or a hand-made route, that a request
-/// for `path` could also match.
-fn overlapping(
-    path: &str,
-    api: &ApiRef,
-    owner: &BTreeMap<String, ApiRef>,
-    kept_away: &[(&String, &ApiRef)],
-    hand_made: &BTreeSet<&str>,
-) -> Option<Holder> {
-    let theirs = owner
-        .iter()
-        .filter(|(_, o)| *o != api)
-        .chain(kept_away.iter().copied())
-        .filter(|(p, _)| paths::overlap(path, p))
-        .map(|(p, o)| Holder::Overlaps {
-            api: Some(o.clone()),
-            path: p.clone(),
-        });
-    let by_hand = hand_made
-        .iter()
-        .filter(|p| paths::overlap(path, p))
-        .map(|p| Holder::Overlaps {
-            api: None,
-            path: p.to_string(),
-        });
-    theirs.chain(by_hand).next()
-}
-
-/// A variable path part beside one of `path`'s variable parts, on a resource that stays
-/// (someone else's path or its parent, or a resource frontdoor did not make).
-fn sibling(
-    path: &str,
-    api: &ApiRef,
-    owner: &BTreeMap<String, ApiRef>,
-    kept_away: &[(&String, &ApiRef)],
-    standing_by_hand: &BTreeSet<String>,
-) -> Option<String> {
-    let variables: Vec<String> = paths::ancestors(path)
-        .into_iter()
-        .chain([path.to_string()])
-        .filter(|p| paths::is_variable(paths::split_last(p).1))
-        .collect();
-    if variables.is_empty() {
-        return None;
+impl Others<'_> {
+    /// Other owners' paths and paths kept for someone else.
+    fn theirs(&self) -> impl Iterator<Item = (&String, &ApiRef)> {
+        self.owner
+            .iter()
+            .filter(|(_, o)| *o != self.api)
+            .chain(self.kept_away.iter().copied())
     }
-    let others = owner
-        .iter()
-        .filter(|(_, o)| *o != api)
-        .chain(kept_away.iter().copied())
-        .flat_map(|(p, _)| paths::ancestors(p).into_iter().chain([p.clone()]));
-    let standing: BTreeSet<String> = others.chain(standing_by_hand.iter().cloned()).collect();
-    for mine in &variables {
-        let (parent, part) = paths::split_last(mine);
-        let beside = standing.iter().find(|other| {
-            let (other_parent, other_part) = paths::split_last(other);
-            other_parent == parent && other_part != part && paths::is_variable(other_part)
+
+    /// Another owner's route, a path kept for someone else, or a hand-made route, that a
+    /// request for `path` could also match.
+    fn overlapping(&self, path: &str) -> Option<Holder> {
+        let theirs = self
+            .theirs()
+            .filter(|(p, _)| paths::overlap(path, p))
+            .map(|(p, o)| Holder::Overlaps {
+                api: Some(o.clone()),
+                path: p.clone(),
+            });
+        let by_hand = self
+            .hand_made
+            .iter()
+            .filter(|p| paths::overlap(path, p))
+            .map(|p| Holder::Overlaps {
+                api: None,
+                path: p.to_string(),
+            });
+        theirs.chain(by_hand).next()
+    }
+
+    /// A resource that stays for someone else (the parent of another owner's route, or a
+    /// resource frontdoor did not make) that a request for `path` could also match: B's
+    /// `/users/me`, the parent of its `/users/me/x`, takes `GET /users/me` from a newcomer's
+    /// `/users/{id}` and has no GET, so the newcomer's route would not answer for `me`.
+    fn shadowing(&self, path: &str) -> Option<Holder> {
+        let parents = self.theirs().flat_map(|(p, o)| {
+            paths::ancestors(p)
+                .into_iter()
+                .map(move |a| (a, Some(o.clone())))
         });
-        if let Some(other) = beside {
-            return Some(other.clone());
+        let by_hand = self.standing_by_hand.iter().map(|a| (a.clone(), None));
+        parents
+            .chain(by_hand)
+            .find(|(a, _)| a != path && paths::overlap(path, a))
+            .map(|(path, api)| Holder::Overlaps { api, path })
+    }
+
+    /// A parent `path` needs that does not exist yet and would take requests from another
+    /// owner's (or a hand-made) route, or lose them to a resource that stays for someone
+    /// else: `/users/me` made as the parent of `/users/me/x` is more specific than
+    /// `/users/{id}` for `GET /users/me`, and has no GET.
+    fn shadowing_parent(&self, path: &str, live: &BTreeSet<&str>) -> Option<Holder> {
+        // A parent that exists, or that an owner's route is or needs, is shared structure: it
+        // takes no request that is not already its owner's.
+        let standing = |a: &str| {
+            live.contains(a) || self.owner.keys().any(|p| p == a || paths::is_within(p, a))
+        };
+        paths::ancestors(path)
+            .iter()
+            .filter(|a| a.as_str() != "/" && !standing(a))
+            .find_map(|a| self.overlapping(a).or_else(|| self.shadowing(a)))
+    }
+    /// A variable path part beside one of `path`'s variable parts, on a resource that stays
+    /// (someone else's path or its parent, or a resource frontdoor did not make).
+    fn sibling(&self, path: &str) -> Option<String> {
+        let variables: Vec<String> = paths::ancestors(path)
+            .into_iter()
+            .chain([path.to_string()])
+            .filter(|p| paths::is_variable(paths::split_last(p).1))
+            .collect();
+        if variables.is_empty() {
+            return None;
         }
+        let others = self
+            .theirs()
+            .flat_map(|(p, _)| paths::ancestors(p).into_iter().chain([p.clone()]));
+        let standing: BTreeSet<String> = others
+            .chain(self.standing_by_hand.iter().cloned())
+            .collect();
+        for mine in &variables {
+            let (parent, part) = paths::split_last(mine);
+            let beside = standing.iter().find(|other| {
+                let (other_parent, other_part) = paths::split_last(other);
+                other_parent == parent && other_part != part && paths::is_variable(other_part)
+            });
+            if let Some(other) = beside {
+                return Some(other.clone());
+            }
+        }
+        None
     }
-    None
 }

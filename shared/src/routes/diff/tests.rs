@@ -487,6 +487,50 @@ mod shadowing {
     }
 
     #[test]
+    fn a_newcomers_variable_route_that_another_owners_parent_would_shadow_is_a_conflict() {
+        // GIVEN B owns GET /users/me/x (so /users/me stands as its parent, with no GET)
+        let b = api("222222222222", "bbbbbbbbbb", &["/users/me/x"]);
+        let first = observed_with(vec![b.clone()], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        // WHEN C exposes /users/{id} (API Gateway would send GET /users/me to B's parent,
+        // which has no GET) and /c
+        let c = api("333333333333", "cccccccccc", &["/users/{id}", "/c"]);
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&world, &ctx());
+        // THEN C is told which resource would shadow it, and keeps /c
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert!(
+            status
+                .starts_with("conflict: /users/{id} overlaps 222222222222/bbbbbbbbbb's /users/me"),
+            "{status}"
+        );
+        assert!(!p.creates().any(|c| c == "/users/{id}"), "{p:?}");
+        assert!(p.creates().any(|c| c == "/c"));
+        // AND the same holds when both come in one run, whichever is first in order
+        let both = observed_with(vec![c.clone(), b.clone()], &[]);
+        let p = plan(&both, &ctx());
+        let routed_b = p.put_methods().any(|((path, _), _)| path == "/users/me/x");
+        let routed_c = p.put_methods().any(|((path, _), _)| path == "/users/{id}");
+        assert!(routed_b != routed_c, "{p:?}");
+    }
+
+    #[test]
+    fn a_newcomer_under_a_hand_made_resource_without_methods_is_a_conflict() {
+        // GIVEN a hand-made /admin (no methods) above a hand-made /admin/{proxy+}
+        let mut world = observed_with(vec![], &[("/admin", ""), ("/admin/{proxy+}", "ANY")]);
+        // WHEN C asks for /{section}, which GET /admin would miss for /admin
+        let c = api("333333333333", "cccccccccc", &["/{section}", "/c"]);
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&world, &ctx());
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert!(
+            status.starts_with("conflict: /{section} overlaps"),
+            "{status}"
+        );
+        assert!(!p.creates().any(|c| c == "/{section}"), "{p:?}");
+    }
+
+    #[test]
     fn a_resource_frontdoor_did_not_make_is_never_written_even_without_methods() {
         // GIVEN a hand-made /admin (no methods) above a hand-made /admin/{proxy+}
         let mut world = observed_with(vec![], &[("/admin", ""), ("/admin/{proxy+}", "ANY")]);
