@@ -143,6 +143,16 @@ pub struct Record {
     /// Its `expose:prefix` mount while it is routed there: the subtree is its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mount: Option<String>,
+    /// Public paths it stopped asking for while it stayed exposed, and when (seconds since
+    /// the epoch): held for its account until `FRONTDOOR_RELEASE_HOLD` after that, as if
+    /// it had left, so a team's slip in a deployment does not hand its consumers to another
+    /// account.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, u64>,
+    /// Names it published under before a rename, and when it let each go: held for its
+    /// account as `dropped` paths are.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub former_names: BTreeMap<String, u64>,
 }
 
 impl Record {
@@ -152,6 +162,26 @@ impl Record {
             && self.claims.is_empty()
             && self.created.is_empty()
             && self.reserved.is_empty()
+            && self.dropped.is_empty()
+            && self.former_names.is_empty()
+    }
+
+    /// Paths it let go while exposed whose hold lasts past `now`, with when each hold ends.
+    pub fn dropped_held(
+        &self,
+        hold: std::time::Duration,
+        now: u64,
+    ) -> impl Iterator<Item = (&String, u64)> {
+        held_past(&self.dropped, hold, now)
+    }
+
+    /// Names it let go in a rename whose hold lasts past `now`, with when each hold ends.
+    pub fn former_names_held(
+        &self,
+        hold: std::time::Duration,
+        now: u64,
+    ) -> impl Iterator<Item = (&String, u64)> {
+        held_past(&self.former_names, hold, now)
     }
 
     /// When the hold on what a departed API left ends (seconds since the epoch); `None`
@@ -173,6 +203,7 @@ impl Record {
             name: self.name.clone(),
             released: self.released,
             mount: self.mount.clone(),
+            former_names: self.former_names.clone(),
             ..Record::default()
         }];
         let mut used = 0;
@@ -199,6 +230,12 @@ impl Record {
             room(json_len(path), &mut parts);
             if let Some(last) = parts.last_mut() {
                 last.reserved.insert(path.clone());
+            }
+        }
+        for (path, at) in &self.dropped {
+            room(json_len(path) + 12, &mut parts);
+            if let Some(last) = parts.last_mut() {
+                last.dropped.insert(path.clone(), *at);
             }
         }
         parts
@@ -229,8 +266,33 @@ impl Record {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             },
+            dropped: earliest(&self.dropped, &other.dropped),
+            former_names: earliest(&self.former_names, &other.former_names),
         }
     }
+}
+
+/// Entries of `at` (key -> when it was let go) whose hold ends after `now`, with that end.
+fn held_past(
+    at: &BTreeMap<String, u64>,
+    hold: std::time::Duration,
+    now: u64,
+) -> impl Iterator<Item = (&String, u64)> {
+    at.iter()
+        .map(move |(k, at)| (k, hold_ends(*at, hold)))
+        .filter(move |(_, until)| *until > now)
+}
+
+/// The union of two "let go at" maps, each key at its earliest time: a hold never restarts
+/// by itself.
+fn earliest(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    let mut out = a.clone();
+    for (k, at) in b {
+        out.entry(k.clone())
+            .and_modify(|t| *t = (*t).min(*at))
+            .or_insert(*at);
+    }
+    out
 }
 
 /// When the hold on what an API released at `released` (seconds since the epoch) ends.

@@ -65,6 +65,16 @@ pub enum Holder {
         /// Its path.
         path: String,
     },
+    /// The API's `expose:prefix` mount would take in another owner's route, or start under
+    /// one: a mount is a whole subtree, and that subtree is not free.
+    Mount {
+        /// The mount asked for.
+        mount: String,
+        /// The owner of the route it meets.
+        api: ApiRef,
+        /// That route's path.
+        path: String,
+    },
 }
 
 /// The kind of a [`Status`], for metrics and counts.
@@ -141,6 +151,13 @@ impl Status {
                     api: None,
                     path: theirs,
                 } => format!("conflict: {path} overlaps a hand-made route's {theirs}"),
+                Holder::Mount {
+                    mount,
+                    api,
+                    path: theirs,
+                } => {
+                    format!("conflict: {path} is under mount {mount}, which meets {api}'s {theirs}")
+                }
             },
             Status::NameConflict {
                 name,
@@ -251,6 +268,17 @@ mod tests {
                     },
                 },
                 "conflict: /admin/x overlaps a hand-made route's /admin/{proxy+}",
+            ),
+            (
+                Status::Conflict {
+                    path: "/cats/c/x".into(),
+                    with: Holder::Mount {
+                        mount: "/cats/c".into(),
+                        api: api.clone(),
+                        path: "/cats".into(),
+                    },
+                },
+                "conflict: /cats/c/x is under mount /cats/c, which meets 222222222222/abcdef0123's /cats",
             ),
             (
                 Status::NameConflict {

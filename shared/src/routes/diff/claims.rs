@@ -5,10 +5,11 @@
 //! methods there: APIs not in play keep every path their record claims, owners keep what
 //! they still want, then newcomers take free paths in `{account}/{api-id}` order. A newcomer
 //! does not get a path that is owned, kept for a refused API, held for another account
-//! whose API left (until the hold ends), hand-made, beside a variable sibling that stays (API
+//! whose API left or let the path go (until the hold ends), hand-made, beside a variable sibling that stays (API
 //! Gateway allows one variable path part per parent), or that overlaps another owner's or a
 //! hand-made route (one request path could match both, and API Gateway would send it to
-//! the more specific); it keeps its other paths.
+//! the more specific), or that a resource standing for someone else would shadow (another
+//! owner's parent, a hand-made resource without methods); it keeps its other paths.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,6 +56,10 @@ fn reservations<'a>(
 ) -> BTreeMap<&'a String, (&'a ApiRef, Option<u64>)> {
     let mut out = BTreeMap::new();
     for (api, record) in &observed.records {
+        // What it let go while exposed, until its hold ends (whether it is here or not).
+        for (path, until) in record.dropped_held(ctx.release_hold, ctx.now) {
+            out.entry(path).or_insert((api, Some(until)));
+        }
         if wanted.contains_key(api) {
             continue;
         }
@@ -134,6 +139,17 @@ pub(super) fn claims(
             }
         }
     }
+    // A path it let go and asks for again within the hold: its own back, unless an API of
+    // its account took it meanwhile.
+    for (api, w) in wanted {
+        if let Some(record) = observed.records.get(*api) {
+            for (path, _) in record.dropped_held(ctx.release_hold, ctx.now) {
+                if w.routes.keys().any(|(p, _)| p == path) {
+                    owner.entry(path.clone()).or_insert_with(|| (*api).clone());
+                }
+            }
+        }
+    }
     for (api, w) in wanted {
         let api: &ApiRef = api;
         // Paths kept for someone else (a refused API, or another account during its hold):
@@ -166,6 +182,13 @@ pub(super) fn claims(
                     {
                         return Some(Holder::HandMade);
                     }
+                    let others = Others {
+                        api,
+                        owner: &owner,
+                        kept_away: &kept_away,
+                        hand_made: &hand_made,
+                        standing_by_hand: &standing_by_hand,
+                    };
                     // Of two APIs in one mount, the one already routed inside it keeps it,
                     // else the first in order: the same answer in every run, and nobody
                     // waits on anybody forever.
@@ -185,13 +208,15 @@ pub(super) fn claims(
                     {
                         return Some(Holder::Api((*mounter).clone()));
                     }
-                    let others = Others {
-                        api,
-                        owner: &owner,
-                        kept_away: &kept_away,
-                        hand_made: &hand_made,
-                        standing_by_hand: &standing_by_hand,
-                    };
+                    // A mount is a whole subtree: it takes only a free one.
+                    if let Some(held) = w
+                        .mount
+                        .as_ref()
+                        .filter(|m| paths::is_within(path, m))
+                        .and_then(|m| others.meeting_mount(m))
+                    {
+                        return Some(held);
+                    }
                     others
                         .sibling(path)
                         .map(Holder::Sibling)
@@ -247,6 +272,22 @@ impl Others<'_> {
             .iter()
             .filter(|(_, o)| *o != self.api)
             .chain(self.kept_away.iter().copied())
+    }
+
+    /// Another owner's route (or a path kept for someone else) that a newcomer's mount would
+    /// take in or start under: a mount is a whole subtree, so it may claim only a free one,
+    /// and a team's later paths under its own route are not another team's to block.
+    fn meeting_mount(&self, mount: &str) -> Option<Holder> {
+        self.theirs()
+            .find(|(p, _)| {
+                // A route on the root does not make the whole tree its owner's.
+                paths::is_within(p, mount) || (p.as_str() != "/" && paths::is_within(mount, p))
+            })
+            .map(|(p, o)| Holder::Mount {
+                mount: mount.to_string(),
+                api: o.clone(),
+                path: p.clone(),
+            })
     }
 
     /// Another owner's route, a path kept for someone else, or a hand-made route, that a

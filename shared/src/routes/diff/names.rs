@@ -5,8 +5,8 @@
 //! it: the first to claim it. A later claimant gets a name conflict and frontdoor writes and
 //! deletes nothing under that name for it. A name released in this run (its owner left or
 //! renamed) is free from the next run on, so one run never both deletes and writes it; one
-//! released by an API that left is held for its account (DESIGN.md, "Claims change hands
-//! only on purpose").
+//! released by an API that left, or renamed away from, is held for its account (DESIGN.md,
+//! "Claims change hands only on purpose").
 
 use std::collections::BTreeMap;
 
@@ -56,12 +56,18 @@ pub(super) fn names(observed: &Observed, desired: &Desired, ctx: &Context) -> Na
             out.owner.entry(name.clone()).or_insert_with(|| api.clone());
         }
     }
-    for (api, record, until) in gone {
-        if let Some(name) = &record.name {
-            if !out.owner.contains_key(name) {
-                out.owner.insert(name.clone(), api.clone());
-                held.insert(name.clone(), until);
-            }
+    // Names let go by an API that left, and names an API renamed away from while exposed.
+    let renamed = observed.records.iter().flat_map(|(api, r)| {
+        r.former_names_held(ctx.release_hold, ctx.now)
+            .map(move |(name, until)| (api, name, until))
+    });
+    let let_go = gone
+        .filter_map(|(api, record, until)| record.name.as_ref().map(|n| (api, n, until)))
+        .chain(renamed);
+    for (api, name, until) in let_go {
+        if !out.owner.contains_key(name) {
+            out.owner.insert(name.clone(), api.clone());
+            held.insert(name.clone(), until);
         }
     }
     for (api, intent) in desired {

@@ -6,7 +6,8 @@
 //! A record also keeps what an API may not lose to another by accident: the paths of a
 //! refused API (reserved while it stays refused), and the name and paths of one that left
 //! (`released`, held for its account until `FRONTDOOR_RELEASE_HOLD` has passed; then the
-//! record goes).
+//! record goes), and the paths and former names of one that let them go while it stayed
+//! exposed (`dropped`, `former_names`, held the same way).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -118,10 +119,16 @@ pub(super) fn records(
                 }
             }
         }
+        if let Some(old) = old {
+            let freed = in_scope && !leaving && !refused && !held.contains_key(api);
+            let_go_while_exposed(old, &mut new, freed, ctx);
+        }
         let keep = !new.is_empty()
             && (publishes
                 || !in_scope
                 || new.released.is_some()
+                || !new.dropped.is_empty()
+                || !new.former_names.is_empty()
                 || !new.claims.is_empty()
                 || !new.created.is_empty());
         let old_or_empty = old.cloned().unwrap_or_default();
@@ -149,4 +156,42 @@ pub(super) fn records(
         }
     }
     Records { changes }
+}
+
+/// What an API let go while it stayed exposed (a path it no longer asks for, the name it had
+/// before a rename) stays its account's until the hold ends, as a departure's does: a
+/// team's slip in one deployment must not hand its consumers to another account.
+/// `freed`: the API is exposed and routed in this run, so what it no longer has it let go.
+fn let_go_while_exposed(old: &Record, new: &mut Record, freed: bool, ctx: &Context) {
+    let (hold, now) = (ctx.release_hold, ctx.now);
+    new.dropped = old
+        .dropped_held(hold, now)
+        .filter(|(path, _)| !new.claims.contains_key(*path) && !new.reserved.contains(*path))
+        .map(|(path, _)| (path.clone(), old.dropped[path]))
+        .collect();
+    new.former_names = old
+        .former_names_held(hold, now)
+        .filter(|(name, _)| new.name.as_ref() != Some(*name))
+        .map(|(name, _)| (name.clone(), old.former_names[name]))
+        .collect();
+    if !freed || hold.is_zero() {
+        return;
+    }
+    // Paths kept for it after it left and came back count from when it left.
+    let since = old.released.unwrap_or(now);
+    for path in old.claims.keys().chain(old.reserved.iter()) {
+        if !new.claims.contains_key(path) && !new.reserved.contains(path) {
+            let at = if old.claims.contains_key(path) {
+                now
+            } else {
+                since
+            };
+            if crate::routes::hold_ends(at, hold) > now {
+                new.dropped.entry(path.clone()).or_insert(at);
+            }
+        }
+    }
+    if let Some(name) = old.name.as_ref().filter(|n| new.name.as_ref() != Some(*n)) {
+        new.former_names.entry(name.clone()).or_insert(now);
+    }
 }

@@ -430,6 +430,94 @@ mod holds {
     }
 
     #[test]
+    fn a_path_an_exposed_api_drops_waits_out_the_hold_for_another_account() {
+        // GIVEN B's cats exposed (/cats, /cats/{id}, /owners); then B deploys without
+        // /cats/{id}, a slip, while staying exposed
+        let mut world = exposed_cats();
+        for a in world.apis.values_mut().flatten() {
+            a.deployed = Some(deployed(&[("/cats", "GET"), ("/owners", "GET")]));
+        }
+        let world = applied(&world, &plan(&world, &ctx()));
+        let cats_ref = world.apis.keys().next().unwrap().clone();
+        assert_eq!(
+            world.records[&cats_ref].dropped.get("/cats/{id}"),
+            Some(&ctx().now)
+        );
+        // WHEN C asks for /cats/{id} during the hold
+        let c = api("333333333333", "cccccccccc", &["/cats/{id}"]);
+        let mut attacked = world.clone();
+        attacked.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&attacked, &ctx());
+        // THEN C waits, told whose and until when, and nothing is written for it
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert_eq!(
+            status,
+            "conflict: /cats/{id} held for 222222222222 until 2026-12-02T00:00:00Z"
+        );
+        assert!(p.put_methods().next().is_none(), "{p:?}");
+        // AND when B puts it back within the hold, it is B's again
+        let mut back = applied(&attacked, &p);
+        for a in back.apis.values_mut().flatten() {
+            if a.api == cats_ref {
+                a.deployed = cats(&[]).deployed;
+            }
+        }
+        let p = plan(&back, &ctx());
+        assert!(
+            p.put_methods()
+                .any(|((path, _), i)| path == "/cats/{id}" && i.uri.contains("cats000000")),
+            "{p:?}"
+        );
+        let back = applied(&back, &p);
+        assert!(back.records[&cats_ref].dropped.is_empty());
+        // AND had B not come back, C gets it once the hold is over
+        let later = Context {
+            now: ctx().now + 24 * 3600,
+            ..ctx()
+        };
+        let after = applied(&attacked, &plan(&attacked, &later));
+        let p = plan(&after, &later);
+        assert_eq!(status_of(&p, &c), Some(Status::exposed()), "{p:?}");
+        assert!(after.records[&cats_ref].dropped.is_empty());
+    }
+
+    #[test]
+    fn a_name_an_exposed_api_renames_away_from_waits_out_the_hold_for_another_account() {
+        // GIVEN B's cats exposed as private-cats, then renamed to house-cats
+        let mut world = exposed_cats();
+        for a in world.apis.values_mut().flatten() {
+            a.tags.insert("expose:name".into(), "house-cats".into());
+        }
+        let world = applied(&world, &plan(&world, &ctx()));
+        let world = applied(&world, &plan(&world, &ctx()));
+        // WHEN C asks for the name private-cats during the hold
+        let mut c = api("333333333333", "cccccccccc", &["/c"]);
+        c.tags.insert("expose:name".into(), "private-cats".into());
+        let mut attacked = world.clone();
+        attacked.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&attacked, &ctx());
+        // THEN C waits and publishes nothing under it
+        let status = status_of(&p, &c).unwrap().to_string();
+        assert!(
+            status.starts_with(
+                "conflict: name private-cats held for 222222222222 until 2026-12-02T00:00:00Z"
+            ),
+            "{status}"
+        );
+        assert!(p
+            .parameters_put()
+            .all(|(n, _)| !n.starts_with("/frontdoor/apis/private-cats/")));
+        // AND another API of B's own account takes it at once
+        let mut mine = api("222222222222", "bbbbbbbbbb", &["/b"]);
+        mine.tags
+            .insert("expose:name".into(), "private-cats".into());
+        let mut own = world.clone();
+        own.apis.insert(mine.api.clone(), Some(mine.clone()));
+        let p = plan(&own, &ctx());
+        assert_eq!(status_of(&p, &mine), Some(Status::exposed()), "{p:?}");
+    }
+
+    #[test]
     fn a_refused_api_keeps_its_paths_from_everyone_else() {
         // GIVEN B's cats exposed, then its policy opened up (refused)
         let mut world = exposed_cats();
@@ -543,6 +631,42 @@ mod shadowing {
         assert_eq!(status, "conflict: /admin owned by a hand-made route");
         assert!(
             !p.put_methods().any(|((path, _), _)| path == "/admin"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_mount_may_claim_only_a_free_subtree() {
+        // GIVEN B owns /cats and /cats/{id} (and /owners)
+        let first = observed_with(vec![cats(&[("expose", "true")])], &[]);
+        let mut world = applied(&first, &plan(&first, &ctx()));
+        // WHEN C mounts its API under B's route (/cats/c), and D mounts over it (/cats)
+        let mut c = api("333333333333", "cccccccccc", &["/x"]);
+        c.tags.insert("expose:prefix".into(), "/cats/c".into());
+        let mut d = api("444444444444", "dddddddddd", &["/y"]);
+        d.tags.insert("expose:prefix".into(), "/cats".into());
+        world.apis.insert(c.api.clone(), Some(c.clone()));
+        world.apis.insert(d.api.clone(), Some(d.clone()));
+        let p = plan(&world, &ctx());
+        // THEN neither gets a path there, and each is told whose route its mount meets
+        assert_eq!(
+            status_of(&p, &c).unwrap().to_string(),
+            "conflict: /cats/c/x is under mount /cats/c, which meets 222222222222/cats000000's /cats"
+        );
+        assert!(status_of(&p, &d).unwrap().to_string().starts_with(
+            "conflict: /cats/y is under mount /cats, which meets 222222222222/cats000000's /cats"
+        ));
+        assert!(p.put_methods().next().is_none(), "{p:?}");
+        // AND B still grows under its own route
+        let mut world = applied(&world, &p);
+        for a in world.apis.values_mut().flatten() {
+            if a.api.account.as_str() == "222222222222" {
+                a.deployed = Some(deployed(&[("/cats", "GET"), ("/cats/c/x", "GET")]));
+            }
+        }
+        let p = plan(&world, &ctx());
+        assert!(
+            p.put_methods().any(|((path, _), _)| path == "/cats/c/x"),
             "{p:?}"
         );
     }
