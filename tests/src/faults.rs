@@ -70,7 +70,26 @@ pub struct Exchange {
     pub body: String,
 }
 
+/// An answer the proxy gives instead of forwarding, to every request that matches: an error
+/// AWS could send that the emulator never does.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    /// The HTTP method, e.g. `PUT`.
+    pub method: &'static str,
+    /// Text the request path contains, e.g. `/integration`.
+    pub path_contains: String,
+    /// Text the request body contains.
+    pub body_contains: String,
+    /// The status, e.g. 429.
+    pub status: u16,
+    /// The error code (`x-amzn-ErrorType`), e.g. `LimitExceededException`.
+    pub code: &'static str,
+    /// The error message.
+    pub message: String,
+}
+
 struct State {
+    scripted: Vec<Scripted>,
     latency: Duration,
     rng: u64,
     rate_per_mille: u64,
@@ -96,6 +115,7 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
+            scripted: Vec::new(),
             latency: Duration::ZERO,
             rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             rate_per_mille: (rate.clamp(0.0, 1.0) * 1000.0) as u64,
@@ -142,6 +162,11 @@ impl FaultProxy {
         s.crash_after_writes = k;
     }
 
+    /// Answers every request that matches `answer` with its error from now on.
+    pub fn script(&self, answer: Scripted) {
+        self.lock().scripted.push(answer);
+    }
+
     /// Every exchange so far.
     pub fn log(&self) -> Vec<Exchange> {
         self.lock().log.clone()
@@ -178,8 +203,18 @@ fn handle(client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) {
         return;
     };
     let (service, action, write) = classify(&req);
-    let (fault, latency) = {
+    let (fault, latency, scripted) = {
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
+        let body = String::from_utf8_lossy(&req.body);
+        let scripted = s
+            .scripted
+            .iter()
+            .find(|a| {
+                req.method == a.method
+                    && req.path.contains(&a.path_contains)
+                    && body.contains(&a.body_contains)
+            })
+            .cloned();
         let crashed = s.crash_after_writes.is_some_and(|k| s.writes >= k);
         let fault = if crashed {
             Some(Fault::ResetBefore)
@@ -202,8 +237,21 @@ fn handle(client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) {
             fault,
             body: String::from_utf8_lossy(&req.body).to_string(),
         });
-        (fault, s.latency)
+        (fault, s.latency, scripted)
     };
+    if let Some(answer) = scripted {
+        let bytes = response(
+            answer.status,
+            &[
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", answer.code),
+            ],
+            &format!(r#"{{"message":"{}"}}"#, answer.message),
+        );
+        let _ = client.write_all(&bytes);
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    }
     if !latency.is_zero() {
         std::thread::sleep(latency);
     }

@@ -517,3 +517,289 @@ async fn an_event_for_an_account_the_run_did_not_reach_is_carried_over() {
     s.sweep().await;
     assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
 }
+
+/// Removes `path` (and what is under it) from a spoke's private API and redeploys stage prd.
+async fn remove_resource(sdk: &aws_config::SdkConfig, api: &str, path: &str) {
+    let id = resource_ids(sdk, api).await[path].clone();
+    aws_sdk_apigateway::Client::new(sdk)
+        .delete_resource()
+        .rest_api_id(api)
+        .resource_id(id)
+        .send()
+        .await
+        .unwrap();
+    frontdoor_tests::pets::deploy(sdk, api).await;
+}
+
+#[tokio::test]
+async fn a_path_a_team_drops_and_a_name_it_renames_away_from_wait_out_the_hold() {
+    // GIVEN B's private-cats exposed (/cats, /cats/{id}), and C waiting for /cats/{id} and
+    // for the name private-cats
+    let s = Scenario::start().await;
+    s.sweep().await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    let waiting = private_api(
+        &s.pets.c,
+        "waiting",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true"), ("expose:name", "private-cats")],
+        &["/cats/{id}"],
+    )
+    .await;
+    s.sweep().await;
+    // WHEN B, still exposed, deploys without /cats/{id} (a slip) and renames to house-cats
+    remove_resource(&s.pets.b, &s.pets.cats, "/cats/{id}").await;
+    s.pets
+        .tag(&s.pets.b, &s.pets.cats, &[("expose:name", "house-cats")])
+        .await;
+    s.sweep().await;
+    let report = s.sweep().await;
+    // THEN C gets neither the path nor the name: both are held for B's account
+    let status = report
+        .statuses
+        .iter()
+        .find(|(a, _)| a.ends_with(&waiting))
+        .map(|(_, s)| s.to_string())
+        .unwrap();
+    assert!(
+        status.starts_with(&format!(
+            "conflict: name private-cats held for {ACCOUNT_B} until "
+        )) || status.starts_with(&format!(
+            "conflict: /cats/{{id}} held for {ACCOUNT_B} until "
+        )),
+        "{status}"
+    );
+    let routes = s.pets.public_routes().await;
+    assert!(
+        !routes.values().any(|uri| uri.contains(&waiting)),
+        "{routes:?}"
+    );
+    let published = s.pets.published().await;
+    assert!(
+        !published.contains_key("/frontdoor/apis/private-cats/url"),
+        "{published:?}"
+    );
+    assert_eq!(
+        status_in(&published, "house-cats").as_deref(),
+        Some("exposed")
+    );
+    // AND nothing is written while the hold lasts
+    let before = s.writes().len();
+    s.sweep().await;
+    assert_eq!(s.writes()[before..].to_vec(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_hand_made_resource_and_another_teams_route_are_never_mounted_over() {
+    // GIVEN the seed exposed, and the hub team's hand-made /admin (no methods) above a
+    // hand-made /admin/{proxy+}
+    let s = Scenario::start().await;
+    s.sweep().await;
+    let gw = aws_sdk_apigateway::Client::new(&s.pets.hub_sdk);
+    let root = resource_ids(&s.pets.hub_sdk, &s.pets.public_api_id).await["/"].clone();
+    let admin = gw
+        .create_resource()
+        .rest_api_id(&s.pets.public_api_id)
+        .parent_id(root)
+        .path_part("admin")
+        .send()
+        .await
+        .unwrap();
+    let proxy = gw
+        .create_resource()
+        .rest_api_id(&s.pets.public_api_id)
+        .parent_id(admin.id().unwrap())
+        .path_part("{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    gw.put_method()
+        .rest_api_id(&s.pets.public_api_id)
+        .resource_id(proxy.id().unwrap())
+        .http_method("ANY")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    gw.put_integration()
+        .rest_api_id(&s.pets.public_api_id)
+        .resource_id(proxy.id().unwrap())
+        .http_method("ANY")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    let before = s.pets.public_routes().await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    // WHEN C asks for GET /admin, and C mounts another API under B's /cats
+    let grab = private_api(
+        &s.pets.c,
+        "grab",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &["/admin"],
+    )
+    .await;
+    let mount = private_api(
+        &s.pets.c,
+        "squat",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true"), ("expose:prefix", "/cats/c")],
+        &["/x"],
+    )
+    .await;
+    s.sweep().await;
+    // THEN each is told what holds it, and nothing is written on or under either
+    assert_eq!(
+        s.status("grab").await.as_deref(),
+        Some("conflict: /admin owned by a hand-made route")
+    );
+    let squat = s.status("squat").await.unwrap_or_default();
+    assert_eq!(
+        squat,
+        format!(
+            "conflict: /cats/c/x is under mount /cats/c, which meets {ACCOUNT_B}/{}'s /cats",
+            s.pets.cats
+        )
+    );
+    let after = s.pets.public_routes().await;
+    assert_eq!(after, before);
+    assert!(!after
+        .values()
+        .any(|u| u.contains(&grab) || u.contains(&mount)));
+    // AND B still grows under its own route, and a further sweep writes nothing
+    add_resource(&s.pets.b, &s.pets.cats, "/cats/c", "GET").await;
+    frontdoor_tests::pets::deploy(&s.pets.b, &s.pets.cats).await;
+    s.sweep().await;
+    let routes = s.pets.public_routes().await;
+    assert!(
+        routes[&("/cats/c".to_string(), "GET".to_string())].contains(&s.pets.cats),
+        "{routes:?}"
+    );
+    let n = s.writes().len();
+    s.sweep().await;
+    assert_eq!(s.writes()[n..].to_vec(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_unreadable_spoke_is_held_to_the_hubs_throttle_default_and_lowered_maximum() {
+    use shared::governance::{
+        THROTTLE_BURST, THROTTLE_MAX_BURST, THROTTLE_MAX_RATE, THROTTLE_RATE,
+    };
+    // GIVEN C's dogs throttled at its own 400/200, B's cats with no throttle
+    let s = Scenario::start().await;
+    s.pets
+        .tag(
+            &s.pets.c,
+            &s.pets.dogs,
+            &[("expose:rate", "400"), ("expose:burst", "200")],
+        )
+        .await;
+    s.sweep().await;
+    let key = |p: &str| shared::governance::method_setting_key(p, "GET");
+    let settings = s.pets.stage_settings().await;
+    assert_eq!(settings[&key("/dogs")].throttling_rate_limit(), 400.0);
+    // WHEN C makes itself unreadable (its role can no longer be assumed), and the hub sets
+    // a default of 20/10 and lowers its maximum to 100/50
+    s.emulator
+        .settings(&serde_json::json!({"deny_assume_role": [ACCOUNT_C]}));
+    let governed = s.pets.app_with(&[
+        (THROTTLE_RATE, "20"),
+        (THROTTLE_BURST, "10"),
+        (THROTTLE_MAX_RATE, "100"),
+        (THROTTLE_MAX_BURST, "50"),
+    ]);
+    let report = routes::reconcile(&governed, &sweep()).await.unwrap();
+    assert_eq!(report.accounts_skipped, 1, "{report:?}");
+    // THEN C's routes, kept as they are otherwise, are lowered to the maximum, and B's get
+    // the default
+    let settings = s.pets.stage_settings().await;
+    let dogs = &settings[&key("/dogs")];
+    assert_eq!(
+        (dogs.throttling_rate_limit(), dogs.throttling_burst_limit()),
+        (100.0, 50)
+    );
+    let cats = &settings[&key("/cats")];
+    assert_eq!(
+        (cats.throttling_rate_limit(), cats.throttling_burst_limit()),
+        (20.0, 10)
+    );
+    // AND the next sweep writes nothing
+    let again = routes::reconcile(&governed, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
+}
+
+#[tokio::test]
+async fn a_limit_exceeded_on_one_teams_method_is_not_learned_as_the_quota() {
+    use frontdoor_tests::faults::{FaultProxy, Scripted};
+    // GIVEN the seed, and route-sync talking to AWS through a proxy
+    let s = Scenario::start().await;
+    let proxy = FaultProxy::start(&s.emulator.endpoint_url(), 7, 0.0);
+    let sdk = frontdoor_tests::sdk_config_at(&proxy.endpoint_url()).await;
+    let app = shared::App::new(s.pets.app().config, &sdk)
+        .in_account(frontdoor_tests::pets::hub_account());
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    let victim_routes = s.pets.public_routes().await;
+    // WHEN C exposes an API whose integration AWS answers with a LimitExceededException
+    // that reads like the resource quota's
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    let poison = private_api(
+        &s.pets.c,
+        "poison",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &["/poison"],
+    )
+    .await;
+    proxy.script(Scripted {
+        method: "PUT",
+        path_contains: "/integration".into(),
+        body_contains: poison.clone(),
+        status: 429,
+        code: "LimitExceededException",
+        message: "Maximum number of Resources for this API has been reached".into(),
+    });
+    let report = routes::reconcile(&app, &sweep()).await.unwrap();
+    // THEN only that API is refused, naming the call AWS refused
+    let status = report
+        .statuses
+        .iter()
+        .find(|(a, _)| a.ends_with(&poison))
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
+    assert!(
+        status.starts_with("refused: AWS refused PutIntegration: "),
+        "{status}"
+    );
+    // AND nothing was learned as the quota
+    let learned = aws_sdk_ssm::Client::new(&s.pets.hub_sdk)
+        .get_parameter()
+        .name("/frontdoor/registry/resource-quota")
+        .send()
+        .await;
+    assert!(learned.is_err(), "{learned:?}");
+    // AND another team's newcomer is still routed, the victims' routes are as they were
+    let newcomer = private_api(
+        &s.pets.b,
+        "newcomer",
+        EndpointType::Private,
+        Some(&policy),
+        &[("expose", "true")],
+        &["/fresh"],
+    )
+    .await;
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    let routes_now = s.pets.public_routes().await;
+    assert!(
+        routes_now[&("/fresh".to_string(), "GET".to_string())].contains(&newcomer),
+        "{routes_now:?}"
+    );
+    for (key, uri) in &victim_routes {
+        assert_eq!(routes_now.get(key), Some(uri), "{key:?}");
+    }
+    assert!(!routes_now.contains_key(&("/poison".to_string(), "GET".to_string())));
+}

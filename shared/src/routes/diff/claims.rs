@@ -60,7 +60,15 @@ fn reservations<'a>(
         for (path, until) in record.dropped_held(ctx.release_hold, ctx.now) {
             out.entry(path).or_insert((api, Some(until)));
         }
-        if wanted.contains_key(api) {
+        if let Some(w) = wanted.get(api) {
+            // What it lets go in this run is held from now, as a departure's is.
+            if !ctx.release_hold.is_zero() && in_play(api) && !refused.contains(api) {
+                let until = crate::routes::hold_ends(ctx.now, ctx.release_hold);
+                let had = record.claims.keys().chain(record.reserved.iter());
+                for path in had.filter(|p| !w.routes.keys().any(|(wp, _)| wp == *p)) {
+                    out.entry(path).or_insert((api, Some(until)));
+                }
+            }
             continue;
         }
         let until = match record.held_until(ctx.release_hold) {

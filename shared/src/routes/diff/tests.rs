@@ -443,8 +443,15 @@ mod holds {
             world.records[&cats_ref].dropped.get("/cats/{id}"),
             Some(&ctx().now)
         );
-        // WHEN C asks for /cats/{id} during the hold
+        // WHEN C asks for /cats/{id} during the hold (and in the very run B drops it)
         let c = api("333333333333", "cccccccccc", &["/cats/{id}"]);
+        let mut same_run = exposed_cats();
+        for a in same_run.apis.values_mut().flatten() {
+            a.deployed = Some(deployed(&[("/cats", "GET"), ("/owners", "GET")]));
+        }
+        same_run.apis.insert(c.api.clone(), Some(c.clone()));
+        let p = plan(&same_run, &ctx());
+        assert!(p.put_methods().next().is_none(), "{p:?}");
         let mut attacked = world.clone();
         attacked.apis.insert(c.api.clone(), Some(c.clone()));
         let p = plan(&attacked, &ctx());
