@@ -67,6 +67,44 @@ pub const RELEASE_HOLD: &str = "FRONTDOOR_RELEASE_HOLD";
 pub const DEFAULT_RELEASE_HOLD: &str = "24h";
 /// Default for [`ACCOUNT_API_QUOTA`].
 pub const DEFAULT_ACCOUNT_API_QUOTA: &str = "50";
+/// The hub's default route mode, `mirror` or `proxy` (`expose:mode` overrides it per API).
+pub const ROUTE_MODE: &str = "FRONTDOOR_ROUTE_MODE";
+/// The public custom domain (mapped to the public stage) every published URL is on.
+pub const PUBLIC_DOMAIN: &str = "FRONTDOOR_PUBLIC_DOMAIN";
+
+/// How an exposed API's routes are made on the public API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RouteMode {
+    /// One public resource per private resource, one method per private method: every
+    /// route governed and throttled on its own, at a resource each.
+    #[default]
+    Mirror,
+    /// Two public resources per exposed subtree, `/x` and `/x/{proxy+}`, each `ANY` to the
+    /// same private path: whatever the private API's size, a stage flip is two writes.
+    Proxy,
+}
+
+impl RouteMode {
+    /// `mirror` or `proxy`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "mirror" => Ok(RouteMode::Mirror),
+            "proxy" => Ok(RouteMode::Proxy),
+            other => Err(format!(
+                "{:?} is not mirror or proxy",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+
+    /// Its tag and variable value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteMode::Mirror => "mirror",
+            RouteMode::Proxy => "proxy",
+        }
+    }
+}
 
 /// One variable of the contract: its name, its CLI flag, and what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +135,8 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: ACCOUNT_API_QUOTA, flag: "account-api-quota", help: "Exposed APIs of one spoke account frontdoor tracks [50]" },
     Variable { name: RELEASE_HOLD, flag: "release-hold", help: "How long a released name or path stays its account's, e.g. 24h, 30m, 90s; 0s: no hold [24h]" },
     Variable { name: WRITE_PACING, flag: "write-pacing", help: "Pace hub writes to AWS's documented rates (aws) or not (off) [aws]" },
+    Variable { name: ROUTE_MODE, flag: "route-mode", help: "How routes are made unless expose:mode says: mirror (a resource per private resource) or proxy (two per subtree) [mirror]" },
+    Variable { name: PUBLIC_DOMAIN, flag: "public-domain", help: "The custom domain mapped to the public stage; published URLs are https://{domain}/{mount}" },
     Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
     Variable { name: SPOKE_CONCURRENCY, flag: "spoke-concurrency", help: "Spoke accounts read at once [8]" },
     Variable { name: ACCOUNT_CONCURRENCY, flag: "account-concurrency", help: "Calls in flight to one spoke account [2]" },
@@ -148,6 +188,10 @@ pub struct RouteSyncConfig {
     pub governance: Policy,
     /// The load balancer a VPC link V2 sends to; `None`: the VPC link is V1 (legacy).
     pub integration_target: Option<String>,
+    /// How routes are made unless an API's `expose:mode` says otherwise.
+    pub route_mode: RouteMode,
+    /// The custom domain mapped to the public stage, when there is one.
+    pub public_domain: Option<String>,
 }
 
 impl RouteSyncConfig {
@@ -191,6 +235,8 @@ impl RouteSyncConfig {
         let governance = policy(&mut vars);
         let integration_target =
             vars.optional(governance::INTEGRATION_TARGET_ARN, parse_load_balancer_arn);
+        let route_mode = vars.with_default(ROUTE_MODE, "mirror", RouteMode::parse);
+        let public_domain = vars.optional(PUBLIC_DOMAIN, parse_domain_name);
         let config = (|| {
             Some(Self {
                 vpc_endpoint_id: vpc_endpoint_id?,
@@ -212,6 +258,8 @@ impl RouteSyncConfig {
                 account_concurrency: account_concurrency?,
                 governance: governance?,
                 integration_target,
+                route_mode: route_mode?,
+                public_domain,
             })
         })();
         vars.finish(config)
@@ -291,6 +339,28 @@ fn parse_authorizer_id(s: &str) -> Result<String, String> {
 }
 
 /// A Network or Application Load Balancer's ARN, the `integrationTarget` of a VPC link V2.
+/// A DNS name API Gateway takes as a custom domain: labels of letters, digits and `-`, at
+/// least two, at most 253 characters, lowercase (a wildcard domain maps no single stage).
+fn parse_domain_name(s: &str) -> Result<String, String> {
+    let labels: Vec<&str> = s.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if s.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{:?} is not a domain name (lowercase labels of letters, digits and -, e.g. api.example.com)",
+            s.chars().take(80).collect::<String>()
+        ))
+    }
+}
+
 fn parse_load_balancer_arn(s: &str) -> Result<String, String> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let ok = matches!(parts.as_slice(), ["arn", partition, "elasticloadbalancing", region, account, resource]
@@ -512,6 +582,38 @@ mod tests {
                 .replace('_', "-");
             assert_eq!(v.flag, flag, "{}", v.name);
         }
+    }
+
+    #[test]
+    fn a_route_mode_and_a_domain_are_checked_and_name_themselves() {
+        assert_eq!(RouteMode::parse("proxy"), Ok(RouteMode::Proxy));
+        assert_eq!(RouteMode::parse(" mirror "), Ok(RouteMode::Mirror));
+        assert!(RouteMode::parse("PROXY").is_err());
+        assert_eq!(
+            parse_domain_name("api.example.com").as_deref(),
+            Ok("api.example.com")
+        );
+        for bad in [
+            "Api.example.com",
+            "example",
+            "*.example.com",
+            "api.example.com/x",
+            "-a.example.com",
+            "a..example.com",
+        ] {
+            assert!(parse_domain_name(bad).is_err(), "{bad}");
+        }
+        let err = RouteSyncConfig::from_lookup(env(&[
+            (ROUTE_MODE, "fast"),
+            (PUBLIC_DOMAIN, "https://api.example.com"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("FRONTDOOR_ROUTE_MODE: \"fast\" is not mirror or proxy"),
+            "{err}"
+        );
+        assert!(err.contains("FRONTDOOR_PUBLIC_DOMAIN: "), "{err}");
     }
 
     const TG: &str =

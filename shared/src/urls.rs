@@ -20,6 +20,12 @@ pub fn public_url(public_api: &ApiId, region: &str, stage: &str, mount: Option<&
     )
 }
 
+/// The public URL of what is mounted at `mount` on a custom domain mapped to the public
+/// stage at its root: `https://{domain}{mount}`.
+pub fn domain_url(domain: &str, mount: Option<&str>) -> String {
+    format!("https://{domain}{}", mount.unwrap_or(""))
+}
+
 /// The private alias URL through the hub endpoint: `https://{api}-{vpce}.execute-api...`.
 pub fn private_url(api: &ApiId, vpce: &VpceId, region: &str, stage: &str) -> String {
     format!("https://{api}-{vpce}.execute-api.{region}.amazonaws.com/{stage}")

@@ -10,6 +10,7 @@ use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use aws_sdk_apigateway::types::{ConnectionType, IntegrationType};
 
+use crate::config::RouteMode;
 use crate::governance::{self, Governed, MethodAuth, Policy};
 use crate::ids::ApiRef;
 use crate::ids::{ApiId, SsmPrefix, VpceId};
@@ -25,6 +26,8 @@ pub const TAG_PATHS: &str = "expose:paths";
 pub const TAG_PREFIX: &str = "expose:prefix";
 /// Name for the SSM parameters.
 pub const TAG_NAME: &str = "expose:name";
+/// How the API's routes are made: `mirror` or `proxy`.
+pub const TAG_MODE: &str = "expose:mode";
 
 /// Settings of the hub that shape every route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,10 @@ pub struct Context {
     pub policy: Policy,
     /// The load balancer a VPC link V2 sends to.
     pub integration_target: Option<String>,
+    /// The hub's default route mode (`expose:mode` overrides it per API).
+    pub route_mode: RouteMode,
+    /// The public custom domain every published URL is on, when there is one.
+    pub public_domain: Option<String>,
 }
 
 impl Context {
@@ -77,6 +84,17 @@ impl Context {
                 .map_or(0, |d| d.as_secs()),
             policy: c.governance.clone(),
             integration_target: c.integration_target.clone(),
+            route_mode: c.route_mode,
+            public_domain: c.public_domain.clone(),
+        }
+    }
+
+    /// The public URL of what is mounted at `mount` (`None`: the root): on the custom
+    /// domain when there is one, else on the public API's execute-api URL.
+    pub fn public_url(&self, mount: Option<&str>) -> String {
+        match &self.public_domain {
+            Some(domain) => urls::domain_url(domain, mount),
+            None => urls::public_url(&self.public_api_id, &self.region, &self.public_stage, mount),
         }
     }
 }
@@ -216,66 +234,20 @@ fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, S
             }
         }
     };
+    let mode = match api.tags.get(TAG_MODE) {
+        Some(raw) => RouteMode::parse(raw).map_err(|e| format!("expose:mode {e}"))?,
+        None => ctx.route_mode,
+    };
     let base = urls::invoke_url(&api.api.api, &ctx.region, &stage);
-    let mut routes = BTreeMap::new();
-    let mut skipped = Vec::new();
-    for resource in deployed {
-        if !selected
-            .iter()
-            .any(|root| paths::is_within(&resource.path, root))
-        {
-            continue;
-        }
-        // The private root is mounted only under a prefix: mirrored, it would claim the
-        // public API's own root.
-        let public = match (&mount, resource.path.as_str()) {
-            (None, "/") => continue,
-            (Some(m), "/") => m.clone(),
-            (Some(m), p) => format!("{m}{p}"),
-            (None, p) => p.to_string(),
-        };
-        if paths::validate(&resource.path, true).is_err()
-            || paths::depth(&public) > paths::MAX_SEGMENTS
-        {
-            return Err(format!(
-                "resource {} cannot be mirrored",
-                shown(&resource.path)
-            ));
-        }
-        let request_parameters = paths::parameters(&resource.path)
-            .into_iter()
-            .map(|p| {
-                (
-                    format!("integration.request.path.{p}"),
-                    format!("method.request.path.{p}"),
-                )
-            })
-            .chain([pinned_api_id(&api.api.api)])
-            .collect();
-        for (verb, authorization) in &resource.methods {
-            // The caller's SigV4 signature names the public host; the private API would
-            // refuse it, so the route could never work.
-            if authorization == "AWS_IAM" {
-                skipped.push(format!("{verb} {} (AWS_IAM)", resource.path));
-                continue;
-            }
-            routes.insert(
-                (public.clone(), verb.clone()),
-                Integration {
-                    kind: Some(IntegrationType::HttpProxy),
-                    http_method: verb.clone(),
-                    uri: format!(
-                        "{base}{}",
-                        paths::uri_suffix(&resource.path).trim_end_matches('/')
-                    ),
-                    connection_type: Some(ConnectionType::VpcLink),
-                    connection_id: ctx.vpc_link_id.clone(),
-                    integration_target: ctx.integration_target.clone(),
-                    request_parameters: BTreeMap::clone(&request_parameters),
-                },
-            );
-        }
-    }
+    let route = Route {
+        base: &base,
+        api: &api.api.api,
+        ctx,
+    };
+    let (routes, skipped) = match mode {
+        RouteMode::Mirror => mirrored(&route, deployed, &selected, mount.as_deref())?,
+        RouteMode::Proxy => proxied(&route, deployed, &selected, mount.as_deref())?,
+    };
     if routes.is_empty() {
         return Err(if skipped.is_empty() {
             format!("stage {stage} serves no methods in the selected paths")
@@ -289,12 +261,7 @@ fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, S
     Ok(Wanted {
         routes,
         mount: mount.clone(),
-        url: urls::public_url(
-            &ctx.public_api_id,
-            &ctx.region,
-            &ctx.public_stage,
-            mount.as_deref(),
-        ),
+        url: ctx.public_url(mount.as_deref()),
         private_url: api
             .vpc_endpoint_ids
             .iter()
@@ -303,6 +270,152 @@ fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, S
         skipped,
         governed,
     })
+}
+
+/// What every route of one API shares.
+struct Route<'a> {
+    /// The private stage's base URL.
+    base: &'a str,
+    /// The private API (for the pin).
+    api: &'a ApiId,
+    ctx: &'a Context,
+}
+
+impl Route<'_> {
+    /// An HTTP_PROXY integration over the VPC link to `private_path` of the private stage
+    /// (`{x+}` written `{x}`), mapping each of `public_path`'s variables through.
+    fn integration(&self, verb: &str, public_path: &str, private_path: &str) -> Integration {
+        let request_parameters = paths::parameters(public_path)
+            .into_iter()
+            .map(|p| {
+                (
+                    format!("integration.request.path.{p}"),
+                    format!("method.request.path.{p}"),
+                )
+            })
+            .chain([pinned_api_id(self.api)])
+            .collect();
+        Integration {
+            kind: Some(IntegrationType::HttpProxy),
+            http_method: verb.to_string(),
+            uri: format!(
+                "{}{}",
+                self.base,
+                paths::uri_suffix(private_path).trim_end_matches('/')
+            ),
+            connection_type: Some(ConnectionType::VpcLink),
+            connection_id: self.ctx.vpc_link_id.clone(),
+            integration_target: self.ctx.integration_target.clone(),
+            request_parameters,
+        }
+    }
+}
+
+/// A private path's public path: under the mount, if any (`None` for the private root
+/// without one: mirrored, it would claim the public API's own root).
+fn public_path(mount: Option<&str>, private: &str) -> Option<String> {
+    match (mount, private) {
+        (None, "/") => None,
+        (Some(m), "/") => Some(m.to_string()),
+        (Some(m), p) => Some(format!("{m}{p}")),
+        (None, p) => Some(p.to_string()),
+    }
+}
+
+type Routes = BTreeMap<(String, String), Integration>;
+
+/// Mirror mode: one public route per deployed private method in the selected subtrees.
+fn mirrored(
+    route: &Route,
+    deployed: &[super::PrivateResource],
+    selected: &[String],
+    mount: Option<&str>,
+) -> Result<(Routes, Vec<String>), String> {
+    let mut routes = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for resource in deployed {
+        if !selected
+            .iter()
+            .any(|root| paths::is_within(&resource.path, root))
+        {
+            continue;
+        }
+        let Some(public) = public_path(mount, &resource.path) else {
+            continue;
+        };
+        if paths::validate(&resource.path, true).is_err()
+            || paths::depth(&public) > paths::MAX_SEGMENTS
+        {
+            return Err(format!(
+                "resource {} cannot be mirrored",
+                shown(&resource.path)
+            ));
+        }
+        for (verb, authorization) in &resource.methods {
+            // The caller's SigV4 signature names the public host; the private API would
+            // refuse it, so the route could never work.
+            if authorization == "AWS_IAM" {
+                skipped.push(format!("{verb} {} (AWS_IAM)", resource.path));
+                continue;
+            }
+            routes.insert(
+                (public.clone(), verb.clone()),
+                route.integration(verb, &public, &resource.path),
+            );
+        }
+    }
+    Ok((routes, skipped))
+}
+
+/// Proxy mode: each selected subtree `/x` (the whole tree, `/`, only under a mount) is two
+/// public resources, `/x` and `/x/{proxy+}`, each `ANY` to the same private path. A subtree
+/// is routed once its stage deploys something in it; `AWS_IAM` methods inside it cannot be
+/// served through the front door and are named as skipped.
+fn proxied(
+    route: &Route,
+    deployed: &[super::PrivateResource],
+    selected: &[String],
+    mount: Option<&str>,
+) -> Result<(Routes, Vec<String>), String> {
+    let mut routes = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for root in selected {
+        let Some(public) = public_path(mount, root) else {
+            return Err("proxy mode proxies the private root only under an expose:prefix".into());
+        };
+        let inside: Vec<_> = deployed
+            .iter()
+            .filter(|r| paths::is_within(&r.path, root))
+            .collect();
+        let mut served = false;
+        for resource in &inside {
+            for (verb, authorization) in &resource.methods {
+                if authorization == "AWS_IAM" {
+                    skipped.push(format!("{verb} {} (AWS_IAM)", resource.path));
+                } else {
+                    served = true;
+                }
+            }
+        }
+        if !served {
+            continue;
+        }
+        // A greedy part ends a path: nothing can be proxied under one.
+        if root.contains("+}") || paths::depth(&public) + 1 > paths::MAX_SEGMENTS {
+            return Err(format!("subtree {} cannot be proxied", shown(root)));
+        }
+        let greedy = format!("{}/{{proxy+}}", public.trim_end_matches('/'));
+        let private_greedy = format!("{}/{{proxy+}}", root.trim_end_matches('/'));
+        routes.insert(
+            (public.clone(), "ANY".to_string()),
+            route.integration("ANY", &public, root),
+        );
+        routes.insert(
+            (greedy.clone(), "ANY".to_string()),
+            route.integration("ANY", &greedy, &private_greedy),
+        );
+    }
+    Ok((routes, skipped))
 }
 
 /// The stage an API exposes: `expose:stage`, else its only stage; an error says why none.
@@ -374,6 +487,7 @@ fn pinned_api_id(api: &ApiId) -> (String, String) {
 mod tests {
     use super::*;
     use crate::routes::fixtures::{cats, ctx, deployed, HUB};
+    use crate::routes::PrivateResource;
 
     #[test]
     fn seed_cats_exposes_its_cats_subtree_only() {
@@ -441,6 +555,102 @@ mod tests {
             .routes
             .contains_key(&("/pets/owners".to_string(), "GET".to_string())));
         assert!(w.url.ends_with("/prd/pets"));
+    }
+
+    fn wanted_of(api: &PrivateApi, ctx: &Context) -> Wanted {
+        match intent(api, ctx, &MethodAuth::open()).exposure {
+            Exposure::Wanted(w) => w,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn proxy_mode_is_two_routes_a_subtree_and_the_root_only_under_a_prefix() {
+        let mut api = cats(&[
+            ("expose", "true"),
+            ("expose:mode", "proxy"),
+            ("expose:paths", "/cats /owners"),
+        ]);
+        api.deployed
+            .get_or_insert_with(Vec::new)
+            .extend(deployed(&[("/cats/{id}/toys", "GET POST")]));
+        let w = wanted_of(&api, &ctx());
+        let keys: Vec<_> = w.routes.keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                ("/cats".to_string(), "ANY".to_string()),
+                ("/cats/{proxy+}".into(), "ANY".into()),
+                ("/owners".into(), "ANY".into()),
+                ("/owners/{proxy+}".into(), "ANY".into()),
+            ]
+        );
+        let greedy = &w.routes[&("/cats/{proxy+}".to_string(), "ANY".to_string())];
+        assert_eq!(
+            greedy.uri,
+            "https://cats000000.execute-api.us-east-1.amazonaws.com/prd/cats/{proxy}"
+        );
+        assert_eq!(greedy.http_method, "ANY");
+        assert_eq!(
+            greedy.request_parameters["integration.request.path.proxy"],
+            "method.request.path.proxy"
+        );
+        // The hub's default mode applies without the tag; the root needs a prefix.
+        let hub_proxy = Context {
+            route_mode: RouteMode::Proxy,
+            ..ctx()
+        };
+        let whole = cats(&[("expose", "true")]);
+        assert_eq!(
+            intent(&whole, &hub_proxy, &MethodAuth::open()).exposure,
+            Exposure::Refused(
+                "proxy mode proxies the private root only under an expose:prefix".into()
+            )
+        );
+        let mounted = cats(&[("expose", "true"), ("expose:prefix", "/pets")]);
+        let w = wanted_of(&mounted, &hub_proxy);
+        let keys: Vec<_> = w.routes.keys().map(|(p, _)| p.clone()).collect();
+        assert_eq!(keys, ["/pets", "/pets/{proxy+}"]);
+        assert_eq!(
+            w.routes[&("/pets".to_string(), "ANY".to_string())].uri,
+            "https://cats000000.execute-api.us-east-1.amazonaws.com/prd"
+        );
+        // A tag overrides the hub's default either way.
+        let mirrored = cats(&[("expose", "true"), ("expose:mode", "mirror")]);
+        assert!(wanted_of(&mirrored, &hub_proxy)
+            .routes
+            .contains_key(&("/cats/{id}".to_string(), "GET".to_string())));
+    }
+
+    #[test]
+    fn proxy_mode_names_aws_iam_methods_it_cannot_serve_and_a_domain_makes_the_url() {
+        let mut api = cats(&[
+            ("expose", "true"),
+            ("expose:mode", "proxy"),
+            ("expose:paths", "/cats"),
+            ("expose:prefix", "/pets"),
+        ]);
+        api.deployed = Some(vec![
+            PrivateResource {
+                path: "/cats".into(),
+                methods: [("GET".to_string(), "NONE".to_string())].into(),
+            },
+            PrivateResource {
+                path: "/cats/{id}".into(),
+                methods: [("DELETE".to_string(), "AWS_IAM".to_string())].into(),
+            },
+        ]);
+        let on_domain = Context {
+            public_domain: Some("api.example.com".into()),
+            ..ctx()
+        };
+        let w = wanted_of(&api, &on_domain);
+        assert_eq!(w.skipped, ["DELETE /cats/{id} (AWS_IAM)"]);
+        assert_eq!(w.url, "https://api.example.com/pets");
+        assert_eq!(
+            refused(&cats(&[("expose", "true"), ("expose:mode", "fast")])),
+            "expose:mode \"fast\" is not mirror or proxy"
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub(crate) fn ctx() -> Context {
         now: 1_796_083_200,
         policy: crate::governance::Policy::default(),
         integration_target: None,
+        route_mode: crate::config::RouteMode::Mirror,
+        public_domain: None,
     }
 }
 
