@@ -361,6 +361,22 @@ pub fn method_setting_key(path: &str, verb: &str) -> String {
     format!("{escaped}/{verb}")
 }
 
+/// The verbs an `ANY` method answers, each with a `methodSettings` key of its own. AWS
+/// documents the keys per HTTP method and not whether an `ANY` key applies, so an `ANY`
+/// method's throttle is written under each of these as well as under `ANY`, and they go
+/// together (as the serverless-api-gateway-throttling plugin does).
+pub const ANY_VERBS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
+/// The `methodSettings` keys a throttle on `verb` at `path` is written under: the verb's
+/// own, and for `ANY` each verb it answers too.
+pub fn setting_keys(path: &str, verb: &str) -> Vec<String> {
+    let mut keys = vec![method_setting_key(path, verb)];
+    if verb == "ANY" {
+        keys.extend(ANY_VERBS.iter().map(|v| method_setting_key(path, v)));
+    }
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

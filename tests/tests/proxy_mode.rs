@@ -86,6 +86,33 @@ async fn a_proxied_subtree_is_two_resources_whatever_the_private_apis_size() {
     let n = s.writes().len();
     s.sweep().await;
     assert_eq!(s.writes()[n..].to_vec(), Vec::<String>::new());
+
+    // WHEN the hub sets a default throttle
+    use shared::governance::{method_setting_key, ANY_VERBS, THROTTLE_BURST, THROTTLE_RATE};
+    let throttled = s
+        .pets
+        .app_with(&[(THROTTLE_RATE, "25"), (THROTTLE_BURST, "50")]);
+    routes::reconcile(&throttled, &sweep()).await.unwrap();
+    // THEN each ANY method's throttle is under ANY and under every verb it answers
+    let settings = s.pets.stage_settings().await;
+    for path in ["/shop", "/shop/{proxy+}"] {
+        for verb in std::iter::once("ANY").chain(ANY_VERBS) {
+            let k = method_setting_key(path, verb);
+            let setting = settings
+                .get(&k)
+                .unwrap_or_else(|| panic!("{k}: {settings:?}"));
+            assert_eq!(setting.throttling_rate_limit(), 25.0, "{k}");
+        }
+    }
+    let again = routes::reconcile(&throttled, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
+    // AND when the hub drops it, every one of them goes
+    routes::reconcile(&s.app, &sweep()).await.unwrap();
+    let settings = s.pets.stage_settings().await;
+    assert!(
+        !settings.keys().any(|k| k.starts_with("~1shop")),
+        "{settings:?}"
+    );
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use super::Applied;
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
-use crate::governance::method_setting_key;
+use crate::governance::setting_keys;
 
 /// Per-method settings per UpdateStage request (a few operations each): a bound of
 /// frontdoor's, as AWS documents none.
@@ -46,7 +46,7 @@ pub(super) async fn set_throttles(
         .filter(|(api, _)| !applied.finished(api))
         .flat_map(|(api, group)| group.routes.keys().map(move |k| (api, k)))
         .filter(|(api, (path, verb))| applied.refused.contains_key(*api) || !was_live(path, verb))
-        .map(|(_, (path, verb))| method_setting_key(path, verb))
+        .flat_map(|(_, (path, verb))| setting_keys(path, verb))
         .collect();
     let op = |op: Op, path: String, value: Option<String>| {
         PatchOperation::builder()

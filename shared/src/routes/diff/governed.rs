@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::claims::Claims;
 use super::RouteKey;
-use crate::governance::{method_setting_key, Authorization, MethodAuth, Policy, Throttle};
+use crate::governance::{setting_keys, Authorization, MethodAuth, Policy, Throttle};
 use crate::ids::ApiRef;
 use crate::routes::desired::Wanted;
 use crate::routes::Observed;
@@ -52,6 +52,30 @@ pub(super) fn governance(
     let removable = |key: &String| {
         settings.throttles.contains_key(key) && !settings.more_than_throttle.contains(key)
     };
+    // Whether the method `v` at `path` is `api`'s (assigned now, or kept as recorded).
+    let owns = |api: &ApiRef, path: &str, v: &str| {
+        claims
+            .assigned
+            .get(api)
+            .is_some_and(|r| r.contains_key(&(path.to_string(), v.to_string())))
+            || claims
+                .kept
+                .get(api)
+                .and_then(|k| k.get(path))
+                .is_some_and(|vs| vs.contains(v))
+    };
+    // The setting keys of a route's throttle: for `ANY`, each verb it answers too, except
+    // a verb with a method of its own on the path that is not the same API's (a hand-made
+    // `GET` beside a frontdoor `ANY` keeps its settings to itself).
+    let keys_of = |path: &str, verb: &str, own: &dyn Fn(&str) -> bool| -> Vec<String> {
+        let methods = live.get(path).map(|r| &r.methods);
+        setting_keys(path, verb)
+            .into_iter()
+            .zip(std::iter::once(verb).chain(crate::governance::ANY_VERBS))
+            .filter(|(_, v)| *v == verb || own(v) || !methods.is_some_and(|m| m.contains_key(*v)))
+            .map(|(k, _)| k)
+            .collect()
+    };
     let mut out = Governance::default();
     for (api, routes) in &claims.assigned {
         let Some(w) = wanted.get(api) else { continue };
@@ -63,16 +87,17 @@ pub(super) fn governance(
                     .1
                     .insert(key.clone(), auth.clone());
             }
-            let setting = method_setting_key(path, verb);
-            match (w.governed.throttle, settings.throttles.get(&setting)) {
-                (Some(want), Some(Some(live))) if *live == want => {}
-                (Some(want), _) => {
-                    out.throttles_put.insert(setting, want);
+            for setting in keys_of(path, verb, &|v| owns(api, path, v)) {
+                match (w.governed.throttle, settings.throttles.get(&setting)) {
+                    (Some(want), Some(Some(live))) if *live == want => {}
+                    (Some(want), _) => {
+                        out.throttles_put.insert(setting, want);
+                    }
+                    (None, Some(_)) if removable(&setting) => {
+                        out.throttles_remove.insert(setting);
+                    }
+                    (None, _) => {}
                 }
-                (None, Some(_)) if removable(&setting) => {
-                    out.throttles_remove.insert(setting);
-                }
-                (None, _) => {}
             }
         }
     }
@@ -94,9 +119,10 @@ pub(super) fn governance(
                         .1
                         .insert(key, live.clone());
                 }
-                let setting = method_setting_key(path, verb);
-                if let Some(want) = kept_throttle(settings.throttles.get(&setting), policy) {
-                    out.throttles_put.insert(setting, want);
+                for setting in keys_of(path, verb, &|v| owns(api, path, v)) {
+                    if let Some(want) = kept_throttle(settings.throttles.get(&setting), policy) {
+                        out.throttles_put.insert(setting, want);
+                    }
                 }
             }
         }
@@ -109,17 +135,37 @@ pub(super) fn governance(
         .flat_map(|k| k.iter())
         .flat_map(|(p, verbs)| verbs.iter().map(move |v| (p.clone(), v.clone())))
         .collect();
-    for record in observed.records.values() {
+    for (api, record) in &observed.records {
         for (path, verbs) in &record.claims {
             for verb in verbs {
                 let key = (path.clone(), verb.clone());
-                let setting = method_setting_key(path, verb);
-                if !after.contains(&key) && !kept.contains(&key) && removable(&setting) {
-                    out.throttles_remove.insert(setting);
+                if after.contains(&key) || kept.contains(&key) {
+                    continue;
+                }
+                let mine = |v: &str| record.claims.get(path).is_some_and(|vs| vs.contains(v));
+                for setting in keys_of(path, verb, &|v| mine(v) || owns(api, path, v)) {
+                    if removable(&setting) {
+                        out.throttles_remove.insert(setting);
+                    }
                 }
             }
         }
     }
+    // A key one route gives up and another (an ANY beside it) still wants stays.
+    let wanted_keys: BTreeSet<String> = out.throttles_put.keys().cloned().collect();
+    let still_set = |k: &String| {
+        claims.assigned.iter().any(|(api, routes)| {
+            let throttled = wanted
+                .get(api)
+                .is_some_and(|w| w.governed.throttle.is_some());
+            throttled
+                && routes
+                    .keys()
+                    .any(|(p, v)| keys_of(p, v, &|x| owns(api, p, x)).contains(k))
+        })
+    };
+    out.throttles_remove
+        .retain(|k| !wanted_keys.contains(k) && !still_set(k));
     out
 }
 

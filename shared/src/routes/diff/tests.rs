@@ -1022,3 +1022,60 @@ proptest! {
         check_plan(&state, &second, &ctx)?;
     }
 }
+
+#[test]
+fn a_throttle_on_an_any_route_is_written_for_every_verb_and_goes_with_it() {
+    // GIVEN the hub's default throttle and an API routed with ANY beside a hand-made GET
+    let t = crate::governance::Throttle {
+        rate: 10,
+        burst: 20,
+    };
+    let throttled = Context {
+        policy: crate::governance::Policy {
+            throttle: Some(t),
+            ..crate::governance::Policy::default()
+        },
+        ..ctx()
+    };
+    let mut b = api("222222222222", "bbbbbbbbbb", &[]);
+    b.deployed = Some(deployed(&[("/files/{proxy+}", "ANY"), ("/x", "ANY")]));
+    let first = observed_with(vec![b.clone()], &[]);
+    let mut world = applied(&first, &plan(&first, &ctx()));
+    // (someone adds GET by hand on frontdoor's /x)
+    let x = world.public.iter_mut().find(|r| r.path == "/x").unwrap();
+    x.methods.insert(
+        "GET".into(),
+        LiveMethod {
+            integration: None,
+            auth: MethodAuth::open(),
+        },
+    );
+    // WHEN planned with the throttle
+    let p = plan(&world, &throttled);
+    // THEN the ANY route's throttle is under ANY and each verb, except the hand-made GET's
+    let key = crate::governance::method_setting_key;
+    for v in [
+        "ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
+    ] {
+        assert_eq!(
+            p.throttles_put.get(&key("/files/{proxy+}", v)),
+            Some(&t),
+            "{v}"
+        );
+    }
+    assert_eq!(p.throttles_put.get(&key("/x", "POST")), Some(&t));
+    assert!(!p.throttles_put.contains_key(&key("/x", "GET")), "{p:?}");
+    let world = applied(&world, &p);
+    assert!(plan(&world, &throttled).is_noop());
+    // AND when the route goes, all of its keys go with it
+    let mut gone = world.clone();
+    gone.apis.insert(b.api.clone(), None);
+    let p = plan(&gone, &throttled);
+    for v in ["ANY", "GET", "PUT"] {
+        assert!(
+            p.throttles_remove.contains(&key("/files/{proxy+}", v)),
+            "{v}: {p:?}"
+        );
+    }
+    assert!(!p.throttles_remove.contains(&key("/x", "GET")), "{p:?}");
+}
