@@ -147,6 +147,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: governance::THROTTLE_BURST, flag: "throttle-burst", help: "Default per-route burst" },
     Variable { name: governance::THROTTLE_MAX_RATE, flag: "throttle-max-rate", help: "Most an expose:rate tag may ask [10000]" },
     Variable { name: governance::THROTTLE_MAX_BURST, flag: "throttle-max-burst", help: "Most an expose:burst tag may ask [5000]" },
+    Variable { name: governance::GOVERN_PREFLIGHT, flag: "govern-preflight", help: "OPTIONS methods carry the hub's authorizer and API key too (true), or stay open for CORS preflights (false) [false]" },
     Variable { name: governance::PUBLIC_ROUTE_ACCOUNTS, flag: "public-route-accounts", help: "Accounts whose APIs may ask for expose:auth=none" },
     Variable { name: governance::INTEGRATION_TARGET_ARN, flag: "integration-target-arn", help: "The NLB or ALB a VPC link V2 sends to" },
 ];
@@ -284,6 +285,11 @@ fn policy<F: Fn(&str) -> Option<String>>(vars: &mut Vars<F>) -> Option<Policy> {
         "false" => Ok(false),
         _ => Err(format!("{s:?} is not true or false")),
     });
+    let govern_preflight = vars.with_default(GOVERN_PREFLIGHT, "false", |s| match s {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{s:?} is not true or false")),
+    });
     let rate = vars.optional(THROTTLE_RATE, parse_requests);
     let burst = vars.optional(THROTTLE_BURST, parse_requests);
     let max_rate = vars.with_default(THROTTLE_MAX_RATE, &ACCOUNT_RATE.to_string(), parse_requests);
@@ -322,6 +328,7 @@ fn policy<F: Fn(&str) -> Option<String>>(vars: &mut Vars<F>) -> Option<Policy> {
         throttle,
         max,
         public_accounts,
+        govern_preflight: govern_preflight?,
     })
 }
 

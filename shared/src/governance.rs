@@ -26,6 +26,9 @@ pub const THROTTLE_MAX_RATE: &str = "FRONTDOOR_THROTTLE_MAX_RATE";
 pub const THROTTLE_MAX_BURST: &str = "FRONTDOOR_THROTTLE_MAX_BURST";
 /// Spoke accounts whose APIs may ask for `expose:auth=none`.
 pub const PUBLIC_ROUTE_ACCOUNTS: &str = "FRONTDOOR_PUBLIC_ROUTE_ACCOUNTS";
+/// Whether `OPTIONS` methods carry the hub's authorizer and API key too (`true`), or are
+/// left open so a browser's CORS preflight, sent without credentials, is answered (`false`).
+pub const GOVERN_PREFLIGHT: &str = "FRONTDOOR_GOVERN_PREFLIGHT";
 /// The load balancer a VPC link V2 sends to (`integrationTarget`); set: the VPC link is V2.
 pub const INTEGRATION_TARGET_ARN: &str = "FRONTDOOR_INTEGRATION_TARGET_ARN";
 
@@ -74,6 +77,20 @@ pub struct Policy {
     pub max: Throttle,
     /// Accounts whose APIs may publish routes without authorizer and API key.
     pub public_accounts: BTreeSet<AccountId>,
+    /// `OPTIONS` methods carry what every other method does; else they are open.
+    pub govern_preflight: bool,
+}
+
+impl Policy {
+    /// What an `OPTIONS` method carries beside methods that carry `auth`: open, so a CORS
+    /// preflight (sent without credentials) is answered, unless the hub governs preflights.
+    pub fn preflight(&self, auth: &MethodAuth) -> MethodAuth {
+        if self.govern_preflight {
+            auth.clone()
+        } else {
+            MethodAuth::open()
+        }
+    }
 }
 
 impl Default for Policy {
@@ -88,6 +105,7 @@ impl Default for Policy {
                 burst: ACCOUNT_BURST,
             },
             public_accounts: BTreeSet::new(),
+            govern_preflight: false,
         }
     }
 }
@@ -277,8 +295,10 @@ pub fn hub_auth(policy: &Policy, kind: Option<&AuthorizerKind>) -> Result<Method
 /// What one API's routes carry: its authorization and throttle, from the hub's and its tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Governed {
-    /// Authorization of each of its methods.
+    /// Authorization of each of its methods (`OPTIONS` aside).
     pub auth: MethodAuth,
+    /// Authorization of its `OPTIONS` methods ([`Policy::preflight`]).
+    pub preflight: MethodAuth,
     /// Throttle of each of its methods (`None`: the stage's default).
     pub throttle: Option<Throttle>,
 }
@@ -330,7 +350,12 @@ pub fn governed(
             ))
         }
     };
-    Ok(Governed { auth, throttle })
+    let preflight = policy.preflight(&auth);
+    Ok(Governed {
+        auth,
+        preflight,
+        throttle,
+    })
 }
 
 /// A whole number from 0 to `max` in tag `name`, if present.
@@ -444,6 +469,7 @@ mod tests {
                     },
                     api_key_required: false
                 },
+                preflight: MethodAuth::open(),
                 throttle: policy.throttle
             })
         );

@@ -315,3 +315,78 @@ async fn a_custom_domain_makes_every_url_and_a_new_one_rewrites_them_in_one_swee
     let again = routes::reconcile(&app, &sweep()).await.unwrap();
     assert_eq!(again.writes, 0, "{again:?}");
 }
+
+/// A TOKEN authorizer on the public API, as the hub team makes it.
+async fn authorizer(s: &Scenario) -> String {
+    aws_sdk_apigateway::Client::new(&s.pets.hub_sdk)
+        .create_authorizer()
+        .rest_api_id(&s.pets.public_api_id)
+        .name("hub")
+        .r#type(aws_sdk_apigateway::types::AuthorizerType::Token)
+        .identity_source("method.request.header.Authorization")
+        .authorizer_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_preflight_beside_a_governed_any_is_open_unless_the_hub_governs_preflights() {
+    use shared::governance::{AUTHORIZER_ID, GOVERN_PREFLIGHT};
+    // GIVEN the hub's authorizer on every route, and B's shop proxied
+    let s = Scenario::start().await;
+    let auth = authorizer(&s).await;
+    let policy = seed_policy(&s.pets.hub.vpce_id);
+    let shop = private_api(
+        &s.pets.b,
+        "shop",
+        EndpointType::Private,
+        Some(&policy),
+        &[
+            ("expose", "true"),
+            ("expose:mode", "proxy"),
+            ("expose:paths", "/shop"),
+        ],
+        &SHOP,
+    )
+    .await;
+    let governed = s.pets.app_with(&[(AUTHORIZER_ID, &auth)]);
+    routes::reconcile(&governed, &sweep()).await.unwrap();
+    // THEN each ANY carries the authorizer, and an open OPTIONS beside it goes to the same
+    // private path (a browser's preflight carries no credentials)
+    let methods = s.pets.public_methods().await;
+    for path in ["/shop", "/shop/{proxy+}"] {
+        let any = &methods[&key(path, "ANY")];
+        assert_eq!(any.authorization_type(), Some("CUSTOM"), "{path}");
+        let options = &methods[&key(path, "OPTIONS")];
+        assert_eq!(options.authorization_type(), Some("NONE"), "{path}");
+        assert_eq!(options.api_key_required(), Some(false), "{path}");
+        assert_eq!(
+            options.method_integration().and_then(|i| i.uri()),
+            any.method_integration().and_then(|i| i.uri()),
+            "{path}"
+        );
+    }
+    assert!(methods[&key("/shop", "OPTIONS")]
+        .method_integration()
+        .and_then(|i| i.uri())
+        .unwrap()
+        .contains(&shop));
+    let again = routes::reconcile(&governed, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
+    // WHEN the hub governs preflights too
+    let strict = s
+        .pets
+        .app_with(&[(AUTHORIZER_ID, &auth), (GOVERN_PREFLIGHT, "true")]);
+    let report = routes::reconcile(&strict, &sweep()).await.unwrap();
+    // THEN the open OPTIONS go (ANY answers OPTIONS, with the authorizer), in one deployment
+    assert_eq!(report.deployments, 1, "{report:?}");
+    let methods = s.pets.public_methods().await;
+    assert!(!methods.contains_key(&key("/shop", "OPTIONS")));
+    assert!(!methods.contains_key(&key("/shop/{proxy+}", "OPTIONS")));
+    let again = routes::reconcile(&strict, &sweep()).await.unwrap();
+    assert_eq!(again.writes, 0, "{again:?}");
+}

@@ -123,8 +123,8 @@ pub enum Exposure {
     NotExposed,
     /// Opted in but unsafe or malformed: nothing but a status.
     Refused(String),
-    /// Opted in and safe: these routes.
-    Wanted(Wanted),
+    /// Opted in and safe: these routes (boxed: a refusal is far smaller).
+    Wanted(Box<Wanted>),
 }
 
 /// A safe API's routes and URLs.
@@ -179,7 +179,7 @@ pub fn intent(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Intent {
         };
     }
     let exposure = match wanted(api, ctx, hub) {
-        Ok(w) => Exposure::Wanted(w),
+        Ok(w) => Exposure::Wanted(Box::new(w)),
         Err(reason) => Exposure::Refused(reason),
     };
     Intent { name, exposure }
@@ -244,10 +244,15 @@ fn wanted(api: &PrivateApi, ctx: &Context, hub: &MethodAuth) -> Result<Wanted, S
         api: &api.api.api,
         ctx,
     };
-    let (routes, skipped) = match mode {
+    let (mut routes, skipped) = match mode {
         RouteMode::Mirror => mirrored(&route, deployed, &selected, mount.as_deref())?,
         RouteMode::Proxy => proxied(&route, deployed, &selected, mount.as_deref())?,
     };
+    // Where an ANY method needs credentials, a browser's preflight (sent without them)
+    // would be refused: an open OPTIONS beside it goes to the same private path.
+    if governed.preflight != governed.auth {
+        with_open_preflights(&mut routes);
+    }
     if routes.is_empty() {
         return Err(if skipped.is_empty() {
             format!("stage {stage} serves no methods in the selected paths")
@@ -323,6 +328,22 @@ fn public_path(mount: Option<&str>, private: &str) -> Option<String> {
 }
 
 type Routes = BTreeMap<(String, String), Integration>;
+
+/// Adds an `OPTIONS` route beside each `ANY` route that has none, to the same private path.
+fn with_open_preflights(routes: &mut Routes) {
+    let preflights: Vec<_> = routes
+        .iter()
+        .filter(|((path, verb), _)| {
+            verb == "ANY" && !routes.contains_key(&(path.clone(), "OPTIONS".to_string()))
+        })
+        .map(|((path, _), integration)| {
+            let mut options = integration.clone();
+            options.http_method = "OPTIONS".into();
+            ((path.clone(), "OPTIONS".to_string()), options)
+        })
+        .collect();
+    routes.extend(preflights);
+}
 
 /// Mirror mode: one public route per deployed private method in the selected subtrees.
 fn mirrored(
@@ -559,7 +580,7 @@ mod tests {
 
     fn wanted_of(api: &PrivateApi, ctx: &Context) -> Wanted {
         match intent(api, ctx, &MethodAuth::open()).exposure {
-            Exposure::Wanted(w) => w,
+            Exposure::Wanted(w) => *w,
             other => panic!("{other:?}"),
         }
     }
@@ -620,6 +641,50 @@ mod tests {
         assert!(wanted_of(&mirrored, &hub_proxy)
             .routes
             .contains_key(&("/cats/{id}".to_string(), "GET".to_string())));
+    }
+
+    #[test]
+    fn an_any_route_that_needs_credentials_gets_an_open_preflight_beside_it() {
+        let closed = Context {
+            policy: Policy {
+                authorizer_id: Some("auth01".into()),
+                ..Policy::default()
+            },
+            ..ctx()
+        };
+        let hub = MethodAuth {
+            authorization: crate::governance::Authorization::Lambda {
+                authorizer_id: "auth01".into(),
+            },
+            api_key_required: false,
+        };
+        let api = cats(&[
+            ("expose", "true"),
+            ("expose:mode", "proxy"),
+            ("expose:paths", "/cats"),
+        ]);
+        let Exposure::Wanted(w) = intent(&api, &closed, &hub).exposure else {
+            panic!()
+        };
+        let options = &w.routes[&("/cats/{proxy+}".to_string(), "OPTIONS".to_string())];
+        assert_eq!(options.http_method, "OPTIONS");
+        assert!(options.uri.ends_with("/prd/cats/{proxy}"));
+        assert_eq!(w.governed.preflight, MethodAuth::open());
+        assert_eq!(w.routes.len(), 4);
+        // Governed preflights, or an open hub: ANY answers OPTIONS itself.
+        let strict = Context {
+            policy: Policy {
+                govern_preflight: true,
+                ..closed.policy.clone()
+            },
+            ..ctx()
+        };
+        for (ctx, hub) in [(&strict, &hub), (&ctx(), &MethodAuth::open())] {
+            let Exposure::Wanted(w) = intent(&api, ctx, hub).exposure else {
+                panic!()
+            };
+            assert_eq!(w.routes.len(), 2, "{:?}", w.routes.keys());
+        }
     }
 
     #[test]

@@ -266,7 +266,7 @@ async fn steps(
         if !writes.may() {
             return Ok(false);
         }
-        let auth = &group.auth;
+        let auth = group.auth_for(verb);
         let mut put = gw
             .put_method()
             .rest_api_id(api_id)
@@ -300,7 +300,7 @@ async fn steps(
         if !writes.may() {
             return Ok(false);
         }
-        let operations = auth_patch(live, &group.auth);
+        let operations = auth_patch(live, group.auth_for(verb));
         gw.update_method()
             .rest_api_id(api_id)
             .resource_id(resource_id(ids, path)?)

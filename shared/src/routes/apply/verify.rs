@@ -20,7 +20,12 @@ pub async fn verify(app: &App<RouteSyncConfig>, plan: &Plan, applied: &Applied) 
         .apis
         .iter()
         .filter(|(api, _)| applied.finished(api))
-        .flat_map(|(_, group)| group.routes.iter().map(|r| (r, &group.auth)));
+        .flat_map(|(_, group)| {
+            group
+                .routes
+                .iter()
+                .map(move |r| (r, group.auth_for(&r.0 .1)))
+        });
     for (((path, verb), want), auth) in wanted {
         let found = live
             .iter()

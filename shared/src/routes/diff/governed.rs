@@ -80,7 +80,12 @@ pub(super) fn governance(
     for (api, routes) in &claims.assigned {
         let Some(w) = wanted.get(api) else { continue };
         for key @ (path, verb) in routes.keys() {
-            if let Some(auth) = live_auth(key).filter(|a| **a != w.governed.auth) {
+            let expected = if verb == "OPTIONS" {
+                &w.governed.preflight
+            } else {
+                &w.governed.auth
+            };
+            if let Some(auth) = live_auth(key).filter(|a| *a != expected) {
                 out.update_methods
                     .entry(api.clone())
                     .or_insert_with(|| (w.governed.auth.clone(), BTreeMap::new()))
@@ -112,7 +117,12 @@ pub(super) fn governance(
                     continue;
                 };
                 let allowed_open = open_allowed && live.authorization == Authorization::Open;
-                if live.is_weaker_than(hub) && !allowed_open {
+                let expected = if verb == "OPTIONS" {
+                    policy.preflight(hub)
+                } else {
+                    hub.clone()
+                };
+                if live.is_weaker_than(&expected) && !allowed_open {
                     out.update_methods
                         .entry(api.clone())
                         .or_insert_with(|| (hub.clone(), BTreeMap::new()))

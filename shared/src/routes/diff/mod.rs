@@ -51,8 +51,11 @@ pub struct ApiPlan {
     pub put_integrations: BTreeMap<RouteKey, Integration>,
     /// What its methods carry (new methods are put with it).
     pub auth: MethodAuth,
+    /// What its `OPTIONS` methods carry (open for CORS preflights unless the hub governs
+    /// them).
+    pub preflight: MethodAuth,
     /// Its existing methods whose authorization or API key requirement differs from
-    /// [`ApiPlan::auth`], each with what it has now: updated in place.
+    /// [`ApiPlan::auth_for`] their verb, each with what it has now: updated in place.
     pub update_methods: BTreeMap<RouteKey, MethodAuth>,
     /// Its record to store (`Some`) or delete (`None`) at the end (narrowed).
     pub record_after: Option<Option<Record>>,
@@ -67,6 +70,15 @@ pub struct ApiPlan {
 }
 
 impl ApiPlan {
+    /// What its method on `verb` carries.
+    pub fn auth_for(&self, verb: &str) -> &MethodAuth {
+        if verb == "OPTIONS" {
+            &self.preflight
+        } else {
+            &self.auth
+        }
+    }
+
     /// Whether it writes to the public API.
     pub fn writes_public(&self) -> bool {
         !(self.creates.is_empty()
@@ -279,7 +291,7 @@ fn compose(
         .iter()
         .filter(|(api, _)| in_play(api))
         .filter_map(|(api, intent)| match &intent.exposure {
-            Exposure::Wanted(w) => Some((api, w)),
+            Exposure::Wanted(w) => Some((api, &**w)),
             _ => None,
         })
         .collect();
@@ -327,10 +339,12 @@ fn compose(
         group.routes = routes.clone();
         if let Some(w) = wanted.get(api) {
             group.auth = w.governed.auth.clone();
+            group.preflight = w.governed.preflight.clone();
         }
     }
     for (api, (auth, methods)) in governance.update_methods {
         let group = plan.apis.entry(api).or_default();
+        group.preflight = ctx.policy.preflight(&auth);
         group.auth = auth;
         group.update_methods = methods;
     }

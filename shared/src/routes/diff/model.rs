@@ -31,7 +31,7 @@ pub(crate) fn applied(observed: &Observed, plan: &Plan) -> Observed {
             if let Some(r) = by_path.get_mut(path) {
                 let method = LiveMethod {
                     integration: Some(integration.clone()),
-                    auth: group.auth.clone(),
+                    auth: group.auth_for(verb).clone(),
                 };
                 r.methods.insert(verb.clone(), method);
             }
@@ -43,7 +43,7 @@ pub(crate) fn applied(observed: &Observed, plan: &Plan) -> Observed {
         }
         for (path, verb) in group.update_methods.keys() {
             if let Some(m) = by_path.get_mut(path).and_then(|r| r.methods.get_mut(verb)) {
-                m.auth = group.auth.clone();
+                m.auth = group.auth_for(verb).clone();
             }
         }
     }
