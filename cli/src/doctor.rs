@@ -80,6 +80,14 @@ pub(crate) async fn examine(
     out.push(verdict("vpc link", vpc_link(routes_app, targets_app).await));
     out.push(verdict("targets", target_group(targets_app).await));
     out.push(verdict("public stage", public_stage(routes_app).await));
+    out.push(match &routes_app.config.public_domain {
+        Some(domain) => verdict("custom domain", custom_domain(routes_app, domain).await),
+        None => finding(
+            "custom domain",
+            Verdict::Skip,
+            "FRONTDOOR_PUBLIC_DOMAIN is not set: URLs are on the public API's execute-api name",
+        ),
+    });
     out.push(match &routes_app.config.route_queue_url {
         Some(url) => verdict("route queue", route_queue(routes_app, url).await),
         None => finding(
@@ -406,6 +414,84 @@ async fn public_stage(app: &App<RouteSyncConfig>) -> Result<String, String> {
         Some(_) => Err(format!(
             "a deployment of {}/{} is owed: routes are written but not live; see the \
              `pending deployment` statuses (`frontdoor status`)",
+            c.public_api_id, c.public_stage
+        )),
+    }
+}
+
+/// The custom domain every published URL is on exists, is a regional TLS 1.2 domain that
+/// API Gateway reports available, and maps its root to the public stage. Its certificate's
+/// expiry is ACM's to say (`aws acm describe-certificate`); this check does not read ACM.
+async fn custom_domain(app: &App<RouteSyncConfig>, domain: &str) -> Result<String, String> {
+    let c = &app.config;
+    let gw = &app.clients.apigateway;
+    let found = gw
+        .get_domain_name()
+        .domain_name(domain)
+        .send()
+        .await
+        .op("GetDomainName")
+        .map_err(|e| {
+            format!("{domain}: {e}; create it (template DomainName and CertificateArn)")
+        })?;
+    if let Some(status) = found
+        .domain_name_status()
+        .filter(|s| s.as_str() != "AVAILABLE")
+    {
+        return Err(format!(
+            "{domain} is {}: {}",
+            status.as_str(),
+            found
+                .domain_name_status_message()
+                .unwrap_or("see the API Gateway console")
+        ));
+    }
+    if found.regional_certificate_arn().is_none() {
+        return Err(format!(
+            "{domain} has no regional certificate: frontdoor's URLs need a REGIONAL domain \
+             (template DomainName and CertificateArn)"
+        ));
+    }
+    if let Some(policy) = found.security_policy().filter(|p| p.as_str() != "TLS_1_2") {
+        return Err(format!(
+            "{domain} allows {}: set its security policy to TLS_1_2",
+            policy.as_str()
+        ));
+    }
+    let mappings = gw
+        .get_base_path_mappings()
+        .domain_name(domain)
+        .send()
+        .await
+        .op("GetBasePathMappings")
+        .map_err(|e| e.to_string())?;
+    let at_root = mappings
+        .items()
+        .iter()
+        .find(|m| matches!(m.base_path(), None | Some("(none)") | Some("")));
+    match at_root {
+        Some(m)
+            if m.rest_api_id() == Some(c.public_api_id.as_str())
+                && m.stage() == Some(c.public_stage.as_str()) =>
+        {
+            Ok(format!(
+                "https://{domain} -> {}/{} ({})",
+                c.public_api_id,
+                c.public_stage,
+                found
+                    .regional_domain_name()
+                    .unwrap_or("no regional name yet")
+            ))
+        }
+        Some(m) => Err(format!(
+            "{domain}'s root maps to {}/{}, not {}/{}: published URLs would reach another API",
+            m.rest_api_id().unwrap_or("?"),
+            m.stage().unwrap_or("?"),
+            c.public_api_id,
+            c.public_stage
+        )),
+        None => Err(format!(
+            "{domain} does not map its root to {}/{}: add a base path mapping with no base path",
             c.public_api_id, c.public_stage
         )),
     }

@@ -131,7 +131,7 @@ fn unreachable_endpoint_says_which() {
     assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
 }
 
-/// The doctor on a healthy deployment, then on one broken in six ways.
+/// The doctor on a healthy deployment, then on one broken in seven ways.
 #[tokio::test]
 async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     use frontdoor_tests::fifo::RouteQueue;
@@ -168,13 +168,44 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     }
     let queue = RouteQueue::create(&pets.hub_sdk).await;
     let doctor = |args: &[&str]| {
-        let mut all = vec!["doctor", "--hub-bus", "frontdoor-hub", "--route-queue-url"];
+        let mut all = vec![
+            "doctor",
+            "--hub-bus",
+            "frontdoor-hub",
+            "--public-domain",
+            "api.example.com",
+            "--route-queue-url",
+        ];
         all.push(&queue.url);
         all.extend_from_slice(args);
         frontdoor(&emulator, &pets, &all)
     };
     let (ok, _, text) = frontdoor(&emulator, &pets, &["apply"]);
     assert!(ok, "{text}");
+    // (and the custom domain, mapped at its root to the public stage, which AWS takes only
+    // once the stage exists: "Invalid stage identifier specified" before)
+    let gw = aws_sdk_apigateway::Client::new(&pets.hub_sdk);
+    gw.create_domain_name()
+        .domain_name("api.example.com")
+        .regional_certificate_arn(
+            "arn:aws:acm:us-east-1:123456789012:certificate/0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7",
+        )
+        .endpoint_configuration(
+            aws_sdk_apigateway::types::EndpointConfiguration::builder()
+                .types(aws_sdk_apigateway::types::EndpointType::Regional)
+                .build(),
+        )
+        .security_policy(aws_sdk_apigateway::types::SecurityPolicy::Tls12)
+        .send()
+        .await
+        .unwrap();
+    gw.create_base_path_mapping()
+        .domain_name("api.example.com")
+        .rest_api_id(&pets.public_api_id)
+        .stage("prd")
+        .send()
+        .await
+        .unwrap();
 
     // WHEN the doctor looks
     let (ok, report, text) = doctor(&["--json"]);
@@ -194,13 +225,14 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     };
     assert!(ok, "{text}");
     let healthy = results(&report);
-    assert_eq!(healthy.len(), 9, "{healthy:?}");
+    assert_eq!(healthy.len(), 10, "{healthy:?}");
     assert!(healthy.values().all(|r| r == "ok"), "{text}");
     let (_, _, lines) = doctor(&[]);
     println!("doctor on the healthy demo world:\n{lines}");
 
-    // WHEN six things break: the trail stops, the bus forgets spoke C, C's role cannot be
-    // assumed, a target is deregistered by hand, a deployment is owed, an event is dead
+    // WHEN seven things break: the trail stops, the bus forgets spoke C, C's role cannot be
+    // assumed, a target is deregistered by hand, a deployment is owed, an event is dead,
+    // the domain loses its mapping
     ct.stop_logging().name("frontdoor").send().await.unwrap();
     events
         .remove_permission()
@@ -235,6 +267,12 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     queue
         .send_to_dead_letters(&serde_json::json!({"poison": true}))
         .await;
+    gw.delete_base_path_mapping()
+        .domain_name("api.example.com")
+        .base_path("(none)")
+        .send()
+        .await
+        .unwrap();
 
     // THEN the doctor fails, naming each, and the rest stay ok
     let (ok, report, text) = doctor(&["--json"]);
@@ -247,6 +285,7 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
         "targets",
         "public stage",
         "route queue",
+        "custom domain",
     ] {
         assert_eq!(
             broken.get(check).map(String::as_str),

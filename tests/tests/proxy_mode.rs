@@ -390,3 +390,71 @@ async fn a_preflight_beside_a_governed_any_is_open_unless_the_hub_governs_prefli
     let again = routes::reconcile(&strict, &sweep()).await.unwrap();
     assert_eq!(again.writes, 0, "{again:?}");
 }
+
+/// What the public stage serves: `(path, verb)` of its deployment's `apiSummary`.
+async fn served(s: &Scenario) -> std::collections::BTreeSet<(String, String)> {
+    let gw = aws_sdk_apigateway::Client::new(&s.pets.hub_sdk);
+    let stage = gw
+        .get_stage()
+        .rest_api_id(&s.pets.public_api_id)
+        .stage_name("prd")
+        .send()
+        .await
+        .unwrap();
+    let deployment = gw
+        .get_deployment()
+        .rest_api_id(&s.pets.public_api_id)
+        .deployment_id(stage.deployment_id().unwrap())
+        .embed("apisummary")
+        .send()
+        .await
+        .unwrap();
+    deployment
+        .api_summary()
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .flat_map(|(path, verbs)| verbs.keys().map(move |v| (path.clone(), v.clone())))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mode_switch_cut_short_by_its_budget_never_leaves_the_stage_serving_neither() {
+    use shared::routes::{Budget, Deploy};
+    // GIVEN B's cats mirrored and live
+    let s = Scenario::start().await;
+    s.sweep().await;
+    let mirrored = [key("/cats", "GET"), key("/cats/{id}", "GET")];
+    let proxied = [key("/cats", "ANY"), key("/cats/{proxy+}", "ANY")];
+    // WHEN B switches to proxy mode and each run may make one unit of work (as a short
+    // deadline under load would allow)
+    s.pets
+        .tag(
+            &s.pets.b,
+            &s.pets.cats,
+            &[("expose:mode", "proxy"), ("expose:paths", "/cats")],
+        )
+        .await;
+    let mut runs = 0;
+    for _ in 0..20 {
+        runs += 1;
+        let report =
+            routes::reconcile_with(&s.app, &sweep(), Deploy::Now, &Budget::counted(1, 100))
+                .await
+                .unwrap();
+        // THEN after every run the stage serves all of one mode or all of the other
+        let live = served(&s).await;
+        let old = mirrored.iter().all(|k| live.contains(k));
+        let new = proxied.iter().all(|k| live.contains(k));
+        assert!(old || new, "run {runs} left the stage serving {live:?}");
+        if report.writes == 0 && new {
+            break;
+        }
+    }
+    // AND it converged to the proxy, and the next sweep writes nothing
+    let live = served(&s).await;
+    assert!(proxied.iter().all(|k| live.contains(k)), "{live:?}");
+    assert!(!live.contains(&key("/cats/{id}", "GET")), "{live:?}");
+    assert!(runs > 2, "the budget never cut a run ({runs} runs)");
+    let again = s.sweep().await;
+    assert_eq!(again.writes, 0, "{again:?}");
+}

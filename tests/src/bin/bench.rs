@@ -58,6 +58,19 @@ async fn main() {
         print_table(&rows);
         return;
     }
+    if std::env::args().any(|a| a == "--modes") {
+        let apis = if std::env::args().any(|a| a == "--quick") {
+            10
+        } else {
+            100
+        };
+        println!("frontdoor bench: mirror and proxy mode, {apis} APIs x 30 resources");
+        for mode in ["mirror", "proxy"] {
+            modes(&mut rows, mode, apis).await;
+        }
+        print_table(&rows);
+        return;
+    }
     if std::env::args().any(|a| a == "--scale") {
         let accounts = if std::env::args().any(|a| a == "--quick") {
             10
@@ -645,4 +658,130 @@ async fn scale(rows: &mut Vec<Row>, accounts: usize) {
             }
         }
     }
+}
+
+/// One route mode at size: the seed plus `apis` more APIs of 30 resources each, every one
+/// with `expose:paths` its subtree, both spokes' share the whole quota (300): how many get
+/// routed, the public resources and writes it takes, and what one API's stage flip costs.
+async fn modes(rows: &mut Vec<Row>, mode: &str, apis: usize) {
+    use shared::routes::{self, Scope};
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let policy = seed_policy(&pets.hub.vpce_id);
+    let t = Instant::now();
+    let mut ids = Vec::new();
+    for i in 0..apis {
+        let sdk = if i % 2 == 0 { &pets.b } else { &pets.c };
+        let root = format!("/svc{i}");
+        let paths: Vec<String> = std::iter::once(root.clone())
+            .chain((1..30).map(|k| format!("{root}/r{k}")))
+            .collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let tags = [
+            ("expose", "true"),
+            ("expose:paths", root.as_str()),
+            ("expose:mode", mode),
+        ];
+        ids.push(
+            private_api(
+                sdk,
+                &format!("svc-{i}"),
+                EndpointType::Private,
+                Some(&policy),
+                &tags,
+                &refs,
+            )
+            .await,
+        );
+    }
+    // The seed's APIs follow the hub's default mode (their subtrees named for proxy mode).
+    for (sdk, api, path) in [
+        (&pets.b, &pets.cats, "/cats"),
+        (&pets.c, &pets.dogs, "/dogs"),
+    ] {
+        pets.tag(sdk, api, &[("expose:paths", path), ("expose:mode", mode)])
+            .await;
+    }
+    println!("  ({mode}: seeded in {:.0} s)", t.elapsed().as_secs_f64());
+    let app = pets.app_with(&[("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "300")]);
+    let sweep = Scope {
+        sweep: true,
+        ..Scope::default()
+    };
+    let t = Instant::now();
+    let mut runs = 0;
+    for _ in 0..5 {
+        runs += 1;
+        if routes::reconcile(&app, &sweep).await.unwrap().writes == 0 {
+            break;
+        }
+    }
+    let wall = t.elapsed();
+    let calls = app.clients.calls.snapshot();
+    let published = pets.published().await;
+    let exposed = published
+        .iter()
+        .filter(|(k, v)| k.ends_with("/status") && v.as_str() == "exposed")
+        .count();
+    let resources = pets.public_paths().await.len() - 1; // the root is not counted
+    row(
+        rows,
+        format!(
+            "{mode}: APIs exposed of {} (seed + {apis} x 30 resources)",
+            apis + 2
+        ),
+        exposed,
+        if mode == "proxy" { "all" } else { "-" },
+        (mode == "proxy").then_some(exposed == apis + 2),
+    );
+    row(
+        rows,
+        format!("{mode}: public resources (quota 300)"),
+        resources,
+        "<= 300",
+        Some(resources <= 300),
+    );
+    row(
+        rows,
+        format!("{mode}: public API writes / SSM writes / deployments"),
+        format!(
+            "{} / {} / {}",
+            public_writes(&calls),
+            calls.of("PutParameter") + calls.of("DeleteParameter"),
+            calls.of("CreateDeployment")
+        ),
+        "-",
+        None,
+    );
+    row(
+        rows,
+        format!("{mode}: sweeps to converge / wall time"),
+        format!("{runs} / {:.1} s", wall.as_secs_f64()),
+        "-",
+        None,
+    );
+    // One API's stage flip: the same 30 resources deployed to a second stage.
+    let flip = &ids[0];
+    aws_sdk_apigateway::Client::new(&pets.b)
+        .create_deployment()
+        .rest_api_id(flip)
+        .stage_name("blue")
+        .send()
+        .await
+        .unwrap();
+    pets.tag(&pets.b, flip, &[("expose:stage", "blue")]).await;
+    let before = app.clients.calls.snapshot();
+    routes::reconcile(&app, &sweep).await.unwrap();
+    let flipped = app.clients.calls.snapshot().since(&before);
+    row(
+        rows,
+        format!("{mode}: one 30-resource API's stage flip: public writes"),
+        public_writes(&flipped),
+        if mode == "proxy" {
+            "2 + deployment"
+        } else {
+            "-"
+        },
+        None,
+    );
 }

@@ -76,6 +76,21 @@ async fn main() {
     )
     .await;
 
+    println!("==> spoke {ACCOUNT_B} exposes private-shop in proxy mode (expose:mode=proxy, expose:paths=/shop): two public resources whatever its size");
+    pets::private_api(
+        &pets.b,
+        "private-shop",
+        EndpointType::Private,
+        Some(&pets::seed_policy(&hub.vpce_id)),
+        &[
+            ("expose", "true"),
+            ("expose:mode", "proxy"),
+            ("expose:paths", "/shop"),
+        ],
+        &["/shop", "/shop/items", "/shop/items/{id}", "/shop/cart"],
+    )
+    .await;
+
     println!("==> the hub governs its routes: a Lambda authorizer and 100 rps (burst 50) on each; spoke {ACCOUNT_B} asks 20 rps for private-cats (expose:rate)");
     let authorizer = aws_sdk_apigateway::Client::new(&sdk)
         .create_authorizer()

@@ -136,7 +136,7 @@ pub async fn apply(
 
     // Whatever no run may see half done: a route deleted in this run whose replacement the
     // budget left for the next (a renamed variable, a handover) is not deployed yet.
-    let replacing = replacement_cut(plan, &applied);
+    let replacing = replacement_cut(plan, &applied, observed);
     for api in &observed.unread_apis {
         applied.deferred.insert(api.clone());
     }
@@ -176,18 +176,43 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Whether a group the budget left for the next run has routes on a path this run deleted
-/// methods or resources from: deploying now would serve neither the old route nor the new.
-fn replacement_cut(plan: &Plan, applied: &Applied) -> bool {
+/// Whether a group the budget left for the next run replaces routes it is losing: it has
+/// routes on a path this run deleted methods or resources from (a handover, a renamed
+/// variable), or methods still to put where one of its own recorded routes goes, in this
+/// run or an earlier one (a mode switch: `GET /cats` gone, `ANY /cats` not made yet).
+/// Deploying now would serve neither the old route nor the new.
+fn replacement_cut(plan: &Plan, applied: &Applied, observed: &Observed) -> bool {
     let deleted: std::collections::BTreeSet<&String> = plan
         .delete_methods
         .iter()
         .map(|(p, _)| p)
         .chain(plan.delete_resources.iter())
         .collect();
-    plan.apis
-        .iter()
-        .filter(|(api, _)| applied.deferred.contains(*api))
+    let cut = || {
+        plan.apis
+            .iter()
+            .filter(|(api, _)| applied.deferred.contains(*api))
+    };
+    let handed_over = cut()
         .flat_map(|(_, g)| g.routes.keys().map(|(p, _)| p))
-        .any(|p| deleted.contains(p))
+        .any(|p| deleted.contains(p));
+    let replaced_within = cut().any(|(api, g)| {
+        let Some(record) = observed.records.get(api) else {
+            return false;
+        };
+        let losing: Vec<&String> = record
+            .claims
+            .iter()
+            .filter(|(path, verbs)| {
+                verbs
+                    .iter()
+                    .any(|v| !g.routes.contains_key(&((*path).clone(), v.clone())))
+            })
+            .map(|(path, _)| path)
+            .collect();
+        g.put_methods
+            .keys()
+            .any(|(new, _)| losing.iter().any(|old| super::paths::overlap(old, new)))
+    });
+    handed_over || replaced_within
 }
