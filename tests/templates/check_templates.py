@@ -384,6 +384,24 @@ def check_governance(label, template):
     check(f"{label} by default route-sync gets the V2 link and the NLB as integration target",
           target == {"Ref": "LoadBalancer"} and link == {"Ref": v2[0] if v2 else "?"},
           f"link {link}, target {target}")
+    # Issue 22: a V2 link is immutable and offered in some zones only: its own subnets
+    # (default PrivateSubnetIds), and kept when replaced or deleted (the stage still uses it).
+    link_v2 = resources.get(v2[0], {}) if v2 else {}
+    subnets = plain(link_v2.get("Properties", {}).get("SubnetIds"))
+    check(f"{label} the V2 link takes VpcLinkSubnetIds (default PrivateSubnetIds) and is retained",
+          subnets == {"Fn::If": ["HasVpcLinkSubnets", {"Ref": "VpcLinkSubnetIds"},
+                                 {"Ref": "PrivateSubnetIds"}]}
+          and params.get("VpcLinkSubnetIds", {}).get("Default") == ""
+          and link_v2.get("DeletionPolicy") == "Retain"
+          and link_v2.get("UpdateReplacePolicy") == "Retain",
+          json.dumps({"SubnetIds": subnets, "DeletionPolicy": link_v2.get("DeletionPolicy"),
+                      "UpdateReplacePolicy": link_v2.get("UpdateReplacePolicy")}))
+    stateful = ("AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::S3::Bucket",
+                "AWS::ApiGateway::DomainName", "AWS::ApiGatewayV2::VpcLink")
+    loose = [k for k, r in resources.items() if r.get("Type") in stateful
+             and not (r.get("DeletionPolicy") and r.get("UpdateReplacePolicy"))]
+    check(f"{label} every stateful resource says what deletion and replacement do",
+          not loose, str(loose))
     health = [r["Properties"] for r in resources.values()
               if r.get("Type") == "AWS::ApiGateway::Method"
               and ref(r["Properties"].get("ResourceId")) == "HealthResource"]
