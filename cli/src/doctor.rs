@@ -77,9 +77,21 @@ pub(crate) async fn examine(
         ));
     }
     out.push(verdict("endpoint", endpoint(targets_app).await));
-    out.push(verdict("vpc link", vpc_link(routes_app, targets_app).await));
+    out.push(verdict(
+        "vpc link",
+        vpc_link(routes_app, targets_app, sdk).await,
+    ));
     out.push(verdict("targets", target_group(targets_app).await));
     out.push(verdict("public stage", public_stage(routes_app).await));
+    out.push(if routes_app.config.governance.api_key_required {
+        verdict("usage plan", usage_plan(routes_app).await)
+    } else {
+        finding(
+            "usage plan",
+            Verdict::Skip,
+            "FRONTDOOR_API_KEY_REQUIRED is false: routes need no API key",
+        )
+    });
     out.push(match &routes_app.config.public_domain {
         Some(domain) => verdict("custom domain", custom_domain(routes_app, domain).await),
         None => finding(
@@ -272,24 +284,59 @@ async fn endpoint(app: &App<TargetSyncConfig>) -> Result<String, String> {
     Ok(format!("{vpce} available, {enis} IPs in {subnets} subnets"))
 }
 
-/// The VPC link is available and targets the NLB in front of the target group. A V2 link
-/// (an integration target is configured) belongs to API Gateway's V2 API, which the CLI does
-/// not link: the check is that the integration target is the target group's load balancer.
+/// What a VPC link V2's status means for traffic ("Set up VPC links V2": PENDING while its
+/// network interfaces are made, INACTIVE after 60 days without traffic, when API Gateway has
+/// deleted them and requests through it fail until it re-provisions them).
+fn v2_link_status(id: &str, status: &str, message: Option<&str>) -> Result<(), String> {
+    let why = message.map(|m| format!(": {m}")).unwrap_or_default();
+    match status {
+        "AVAILABLE" => Ok(()),
+        "INACTIVE" => Err(format!(
+            "V2 {id} is INACTIVE (no traffic for 60 days: API Gateway deleted its network \
+             interfaces, and requests through it fail until they are back). Send a request \
+             through any frontdoor route; API Gateway re-provisions them within minutes{why}"
+        )),
+        "PENDING" => Err(format!(
+            "V2 {id} is PENDING: its network interfaces are being made; check again in a few minutes{why}"
+        )),
+        "FAILED" => Err(format!(
+            "V2 {id} FAILED{why}: check that its subnets are in zones VPC link V2 supports \
+             (README, \"Before you start\") and update the stack's VpcLinkSubnetIds"
+        )),
+        other => Err(format!("V2 {id} is {other}{why}")),
+    }
+}
+
+/// The VPC link is available and targets the NLB in front of the target group: a V1 link
+/// by its target ARNs, a V2 link (an integration target is configured) by the integration
+/// target and its status in API Gateway's V2 API.
 async fn vpc_link(
     routes: &App<RouteSyncConfig>,
     targets: &App<TargetSyncConfig>,
+    sdk: &aws_config::SdkConfig,
 ) -> Result<String, String> {
     if let Some(target) = &routes.config.integration_target {
+        let id = &routes.config.vpc_link_id;
+        let link = aws_sdk_apigatewayv2::Client::new(sdk)
+            .get_vpc_link()
+            .vpc_link_id(id)
+            .send()
+            .await
+            .op("GetVpcLink (V2)")
+            .map_err(|e| e.to_string())?;
+        v2_link_status(
+            id,
+            link.vpc_link_status().map_or("UNKNOWN", |s| s.as_str()),
+            link.vpc_link_status_message(),
+        )?;
         let balancers = target_group_balancers(targets).await?;
         return if balancers.contains(target.as_str()) {
             Ok(format!(
-                "V2 {}: integration target is the target group's load balancer",
-                routes.config.vpc_link_id
+                "V2 {id} AVAILABLE: integration target is the target group's load balancer"
             ))
         } else {
             Err(format!(
-                "V2 {}: integration target {target} is not the load balancer of the target group ({balancers:?})",
-                routes.config.vpc_link_id
+                "V2 {id}: integration target {target} is not the load balancer of the target group ({balancers:?})"
             ))
         };
     }
@@ -416,6 +463,56 @@ async fn public_stage(app: &App<RouteSyncConfig>) -> Result<String, String> {
              `pending deployment` statuses (`frontdoor status`)",
             c.public_api_id, c.public_stage
         )),
+    }
+}
+
+/// With API keys required, a usage plan covers the public stage: a key works only through a
+/// plan that lists the stage, so without one every caller gets 403 ("Create and use usage
+/// plans with API keys").
+async fn usage_plan(app: &App<RouteSyncConfig>) -> Result<String, String> {
+    let c = &app.config;
+    let mut covering = Vec::new();
+    let mut position = None;
+    // Bounded: 500 plans a page, at most 20 pages.
+    for _ in 0..20 {
+        let page = app
+            .clients
+            .apigateway
+            .get_usage_plans()
+            .set_position(position.take())
+            .limit(500)
+            .send()
+            .await
+            .op("GetUsagePlans")
+            .map_err(|e| e.to_string())?;
+        for plan in page.items() {
+            let covers = plan.api_stages().iter().any(|s| {
+                s.api_id() == Some(c.public_api_id.as_str())
+                    && s.stage() == Some(c.public_stage.as_str())
+            });
+            if covers {
+                covering.push(plan.name().unwrap_or("?").to_string());
+            }
+        }
+        position = page.position().map(str::to_string);
+        if position.is_none() {
+            break;
+        }
+    }
+    if covering.is_empty() {
+        Err(format!(
+            "API keys are required but no usage plan lists {}/{}: every caller gets 403. \
+             Add the stage to a plan (aws apigateway update-usage-plan --usage-plan-id ... \
+             --patch-operations op=add,path=/apiStages,value={}:{}) and give callers keys of it",
+            c.public_api_id, c.public_stage, c.public_api_id, c.public_stage
+        ))
+    } else {
+        Ok(format!(
+            "{}/{} is in {}",
+            c.public_api_id,
+            c.public_stage,
+            covering.join(", ")
+        ))
     }
 }
 
@@ -557,5 +654,27 @@ async fn route_queue(app: &App<RouteSyncConfig>, url: &str) -> Result<String, St
             "{waiting} events in the dead-letter queue {name}: read them (each failed 5 \
              deliveries), fix the cause, then redrive them"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::v2_link_status;
+
+    #[test]
+    fn each_v2_link_status_says_what_it_means_for_traffic() {
+        assert_eq!(v2_link_status("vl1", "AVAILABLE", None), Ok(()));
+        let inactive = v2_link_status("vl1", "INACTIVE", None).unwrap_err();
+        assert!(
+            inactive.contains("60 days") && inactive.contains("Send a request"),
+            "{inactive}"
+        );
+        let failed = v2_link_status("vl1", "FAILED", Some("subnet in use1-az3")).unwrap_err();
+        assert!(
+            failed.contains("subnet in use1-az3") && failed.contains("VpcLinkSubnetIds"),
+            "{failed}"
+        );
+        assert!(v2_link_status("vl1", "PENDING", None).is_err());
+        assert!(v2_link_status("vl1", "DELETING", None).is_err());
     }
 }

@@ -131,7 +131,7 @@ fn unreachable_endpoint_says_which() {
     assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
 }
 
-/// The doctor on a healthy deployment, then on one broken in seven ways.
+/// The doctor on a healthy deployment, then on one broken in eight ways.
 #[tokio::test]
 async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     use frontdoor_tests::fifo::RouteQueue;
@@ -174,6 +174,8 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
             "frontdoor-hub",
             "--public-domain",
             "api.example.com",
+            "--api-key-required",
+            "true",
             "--route-queue-url",
         ];
         all.push(&queue.url);
@@ -206,6 +208,19 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
         .send()
         .await
         .unwrap();
+    // (and, as the hub requires API keys, a usage plan with the public stage)
+    let plan = gw
+        .create_usage_plan()
+        .name("frontdoor")
+        .api_stages(
+            aws_sdk_apigateway::types::ApiStage::builder()
+                .api_id(&pets.public_api_id)
+                .stage("prd")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     // WHEN the doctor looks
     let (ok, report, text) = doctor(&["--json"]);
@@ -225,14 +240,14 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     };
     assert!(ok, "{text}");
     let healthy = results(&report);
-    assert_eq!(healthy.len(), 10, "{healthy:?}");
+    assert_eq!(healthy.len(), 11, "{healthy:?}");
     assert!(healthy.values().all(|r| r == "ok"), "{text}");
     let (_, _, lines) = doctor(&[]);
     println!("doctor on the healthy demo world:\n{lines}");
 
-    // WHEN seven things break: the trail stops, the bus forgets spoke C, C's role cannot be
+    // WHEN eight things break: the trail stops, the bus forgets spoke C, C's role cannot be
     // assumed, a target is deregistered by hand, a deployment is owed, an event is dead,
-    // the domain loses its mapping
+    // the domain loses its mapping, the usage plan goes
     ct.stop_logging().name("frontdoor").send().await.unwrap();
     events
         .remove_permission()
@@ -267,6 +282,11 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     queue
         .send_to_dead_letters(&serde_json::json!({"poison": true}))
         .await;
+    gw.delete_usage_plan()
+        .usage_plan_id(plan.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     gw.delete_base_path_mapping()
         .domain_name("api.example.com")
         .base_path("(none)")
@@ -286,6 +306,7 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
         "public stage",
         "route queue",
         "custom domain",
+        "usage plan",
     ] {
         assert_eq!(
             broken.get(check).map(String::as_str),
@@ -302,4 +323,46 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     }
     let (_, _, lines) = doctor(&[]);
     println!("doctor on the broken world:\n{lines}");
+}
+
+/// A VPC link V2: the doctor reads its status from API Gateway's V2 API.
+#[tokio::test]
+async fn doctor_reads_a_v2_links_status() {
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let link = aws_sdk_apigatewayv2::Client::new(&pets.hub_sdk)
+        .create_vpc_link()
+        .name("frontdoor-v2")
+        .set_subnet_ids(Some(pets.hub.subnet_ids.clone()))
+        .send()
+        .await
+        .unwrap();
+    let id = link.vpc_link_id().unwrap().to_string();
+    let (_, report, text) = frontdoor(
+        &emulator,
+        &pets,
+        &[
+            "doctor",
+            "--json",
+            "--vpc-link-id",
+            &id,
+            "--integration-target-arn",
+            &pets.hub.nlb_arn,
+        ],
+    );
+    let link_check = report["doctor"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["check"] == "vpc link")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(link_check["result"], "ok", "{text}");
+    assert!(
+        link_check["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("V2 {id} AVAILABLE")),
+        "{text}"
+    );
 }

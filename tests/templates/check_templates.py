@@ -18,6 +18,8 @@
    Globals are merged as SAM merges them) at a level that keeps the EMF metric lines, the
    public stage writes access logs, and each stack can make an optional trail whose bucket
    policy is bound to it.
+7. Docs that match: the README's Configuration section names every variable config.rs reads
+   and every FRONTDOOR_ variable the hub template sets.
 
 Usage: check_templates.py [--template HUB.yaml] [--spoke SPOKE.yaml]   (defaults: the repo's)
 Prints "N passed, M failed" and exits non-zero on a failure.
@@ -463,6 +465,24 @@ def check_spoke(label, template):
           bool(forward) and not bad, str(bad))
 
 
+def check_readme(template, expected):
+    """Issue 22: the README's Configuration section names every variable the configs read
+    (config.rs's VARIABLES) and every variable a function's environment sets."""
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Configuration\n(.*?)^## ", readme, re.S | re.M)
+    text = section.group(1) if section else ""
+    named = set(re.findall(r"`(FRONTDOOR_\w+)`", text))
+    read = set().union(*expected.values())
+    set_by_template = set()
+    for _, (_, fn) in functions(template).items():
+        env = fn.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        set_by_template |= {k for k in env if k.startswith("FRONTDOOR_")}
+    check("README's Configuration names every variable config.rs reads",
+          read <= named, str(sorted(read - named)))
+    check("README's Configuration names every FRONTDOOR_ variable the template sets",
+          set_by_template <= named, str(sorted(set_by_template - named)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml", help="the hub stack")
@@ -480,6 +500,7 @@ def main():
     check_route_queue(hub_label, hub, group)
     check_deployable(hub_label, hub, args.template)
     check_trail(hub_label, hub)
+    check_readme(hub, expected)
     check_common(spoke_label, spoke, expected)
     check_spoke(spoke_label, spoke)
     check_trail(spoke_label, spoke)

@@ -356,6 +356,19 @@ pub struct StageSettings {
     /// The stage-wide (`*/*`) logging and metrics: a new per-method setting starts from
     /// AWS's defaults (off), so frontdoor copies these into it.
     pub stage_wide: Option<StageWide>,
+    /// What the stage serves: each method of its deployment's `apiSummary` with its
+    /// authorization type and API key requirement; `None` when there is no stage or its
+    /// deployment cannot be read.
+    pub served: Option<BTreeMap<(String, String), Served>>,
+}
+
+/// One method as a deployment serves it (`apiSummary` names no authorizer, only the type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// `NONE`, `CUSTOM`, `COGNITO_USER_POOLS`, `AWS_IAM`.
+    pub authorization_type: String,
+    /// Whether it requires an API key.
+    pub api_key_required: bool,
 }
 
 /// The stage-wide logging and metrics (`*/*`); the default is AWS's: all off.

@@ -269,7 +269,49 @@ async fn stage_settings(app: &App<RouteSyncConfig>) -> Result<StageSettings> {
         };
         out.throttles.insert(key.clone(), throttle);
     }
+    if let Some(deployment) = stage.deployment_id() {
+        out.served = served(app, deployment).await?;
+    }
     Ok(out)
+}
+
+/// What the public stage's deployment serves (`GetDeployment` with `embed=apisummary`):
+/// the stage, not the working tree, is what callers reach, and it can be pointed elsewhere
+/// (a rollback by hand, a stack update). `None` when the deployment is gone.
+async fn served(
+    app: &App<RouteSyncConfig>,
+    deployment: &str,
+) -> Result<Option<BTreeMap<(String, String), super::Served>>> {
+    let found = app
+        .clients
+        .apigateway
+        .get_deployment()
+        .rest_api_id(app.config.public_api_id.as_str())
+        .deployment_id(deployment)
+        .embed("apisummary")
+        .send()
+        .await
+        .op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception)?;
+    Ok(found.map(|d| {
+        d.api_summary()
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, methods)| {
+                methods.iter().map(move |(verb, m)| {
+                    (
+                        (path.clone(), verb.clone()),
+                        super::Served {
+                            authorization_type: m
+                                .authorization_type()
+                                .unwrap_or("NONE")
+                                .to_string(),
+                            api_key_required: m.api_key_required(),
+                        },
+                    )
+                })
+            })
+            .collect()
+    }))
 }
 
 /// One spoke account's APIs in scope: all of them when `listed` (a sweep: those opted in or

@@ -110,6 +110,9 @@ pub struct Plan {
     pub delete_resources: Vec<String>,
     /// Create one deployment on the public stage.
     pub deploy: bool,
+    /// The stage serves less or other than frontdoor made: deployed again even with
+    /// nothing else to do.
+    pub stage_stale: bool,
     /// Per-method throttles to set on the public stage (by `methodSettings` key).
     pub throttles_put: BTreeMap<String, Throttle>,
     /// Per-method settings to remove from the public stage.
@@ -373,7 +376,9 @@ fn compose(
     if next != observed.sweep_cursor {
         plan.sweep_cursor = Some(next);
     }
-    let decision = deployment::decide(plan.touches_public_api(), observed.deployment_owed);
+    let stale = deployment::stage_is_stale(observed);
+    let decision = deployment::decide(plan.touches_public_api(), observed.deployment_owed, stale);
+    plan.stage_stale = stale;
     plan.deploy = decision.deploy;
     plan.owe_deployment = decision.owe;
     plan
