@@ -41,6 +41,9 @@ pub const ROUTE_QUEUE_URL: &str = "FRONTDOOR_ROUTE_QUEUE_URL";
 /// The one message group of the route queue: Lambda runs one batch of a group at a time,
 /// in order, so there is one writer without reserved concurrency.
 pub const ROUTE_MESSAGE_GROUP: &str = "frontdoor-routes";
+/// The body of route-sync's own "deploy" message, enqueued (deduplicated per owed
+/// deployment) behind the batches that wrote routes, so the last in line deploys once.
+pub const DEPLOY_MESSAGE: &str = r#"{"frontdoor":"deploy"}"#;
 /// Spoke accounts read at once in a sweep.
 pub const SPOKE_CONCURRENCY: &str = "FRONTDOOR_SPOKE_CONCURRENCY";
 /// Default for [`SPOKE_CONCURRENCY`].

@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ApiId, ApiRef, VpceId};
-use crate::routes::{paths, Scope};
+use crate::paths;
+use crate::scope::Scope;
 
 /// CloudTrail calls that can change which ENIs (and so which IPs) an endpoint has.
 pub const ENDPOINT_CHANGE_CALLS: [&str; 3] = [
@@ -188,10 +189,6 @@ pub struct RouteBatch {
     /// The batch holds route-sync's own "deploy" message: this run deploys what is owed.
     pub deploy_requested: bool,
 }
-
-/// The body of route-sync's own "deploy" message, enqueued (deduplicated per owed
-/// deployment) behind the batches that wrote routes, so the last in line deploys once.
-pub const DEPLOY_MESSAGE: &str = r#"{"frontdoor":"deploy"}"#;
 
 fn is_deploy_message(body: &Value) -> bool {
     body.get("frontdoor").and_then(Value::as_str) == Some("deploy")

@@ -323,7 +323,7 @@ pub fn governed(
         Some(other) => {
             return Err(format!(
                 "{TAG_AUTH} {} must be none or absent",
-                crate::routes::paths::shown(other)
+                crate::paths::shown(other)
             ))
         }
     };
@@ -372,7 +372,7 @@ fn tag_number(
         Ok(n) => Err(format!("{name} {n} is above the hub's maximum of {max}")),
         Err(_) => Err(format!(
             "{name} {} is not a whole number from 0 to {max}",
-            crate::routes::paths::shown(raw)
+            crate::paths::shown(raw)
         )),
     }
 }

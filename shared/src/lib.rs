@@ -24,9 +24,11 @@ pub mod ids;
 pub mod logging;
 pub mod metrics;
 pub mod pacing;
+pub mod paths;
 pub mod policy;
 pub mod registry;
 pub mod routes;
+pub mod scope;
 pub mod targets;
 pub mod urls;
 

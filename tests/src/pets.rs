@@ -126,7 +126,7 @@ pub async fn add_resource(sdk: &SdkConfig, api: &str, path: &str, verb: &str) {
         .resource_id(&ids[&at])
         .http_method(verb)
         .authorization_type("NONE");
-    for p in shared::routes::paths::parameters(path) {
+    for p in shared::paths::parameters(path) {
         put = put.request_parameters(format!("method.request.path.{p}"), true);
     }
     put.send().await.expect("PutMethod");

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::paths::{self, shown};
 use super::{Integration, Observed, PrivateApi};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
+use crate::paths::{self, shown};
 use aws_sdk_apigateway::types::{ConnectionType, IntegrationType};
 
 use crate::config::RouteMode;

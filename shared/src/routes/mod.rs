@@ -13,7 +13,6 @@ pub mod diff;
 mod fixtures;
 mod observe;
 mod owed;
-pub mod paths;
 pub mod status;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,17 +35,7 @@ pub use observe::{observe, observe_within};
 pub use owed::Owed;
 pub use status::{Holder, Status, StatusKind};
 
-/// Which private APIs a reconcile looks at.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Scope {
-    /// Every API of every allowed account, and every API the registry knows.
-    pub sweep: bool,
-    /// APIs named by events.
-    pub apis: BTreeSet<ApiRef>,
-    /// Also the APIs waiting on an owed deployment (a run that deploys gives them their
-    /// status, `exposed` or `pending deployment`).
-    pub owed: bool,
-}
+pub use crate::scope::Scope;
 
 /// An integration as frontdoor writes it and compares it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

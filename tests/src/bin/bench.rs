@@ -661,7 +661,7 @@ async fn scale(rows: &mut Vec<Row>, accounts: usize) {
 }
 
 /// One route mode at size: the seed plus `apis` more APIs of 30 resources each, every one
-/// with `expose:paths` its subtree, both spokes' share the whole quota (300): how many get
+/// with `expose:paths` its subtree, each spoke's share the whole quota (300): how many get
 /// routed, the public resources and writes it takes, and what one API's stage flip costs.
 async fn modes(rows: &mut Vec<Row>, mode: &str, apis: usize) {
     use shared::routes::{self, Scope};
@@ -703,7 +703,11 @@ async fn modes(rows: &mut Vec<Row>, mode: &str, apis: usize) {
             .await;
     }
     println!("  ({mode}: seeded in {:.0} s)", t.elapsed().as_secs_f64());
-    let app = pets.app_with(&[("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "300")]);
+    // Two spoke accounts stand for a hundred: each may hold the whole quota and 100 APIs.
+    let app = pets.app_with(&[
+        ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "300"),
+        ("FRONTDOOR_ACCOUNT_API_QUOTA", "100"),
+    ]);
     let sweep = Scope {
         sweep: true,
         ..Scope::default()

@@ -193,7 +193,7 @@ async fn enqueue_deploy(app: &App<RouteSyncConfig>, queue: &str, token: &str) ->
         .sqs
         .send_message()
         .queue_url(queue)
-        .message_body(crate::events::DEPLOY_MESSAGE)
+        .message_body(crate::config::DEPLOY_MESSAGE)
         .message_group_id(crate::config::ROUTE_MESSAGE_GROUP)
         .message_deduplication_id(token)
         .send()

@@ -17,11 +17,12 @@ use super::super::budget::Progress;
 use super::super::diff::tree::quota_refusal;
 use super::super::diff::{ApiPlan, Plan, RouteKey};
 use super::super::observe::resources;
-use super::super::{paths, Integration, LearnedQuota, Record};
+use super::super::{Integration, LearnedQuota, Record};
 use crate::clients::App;
 use crate::config::RouteSyncConfig;
 use crate::error::{AwsResultExt, Error, Result};
 use crate::governance::MethodAuth;
+use crate::paths;
 use crate::registry;
 
 /// Deletes the owned methods and frontdoor-made resources nobody wants (children first), each

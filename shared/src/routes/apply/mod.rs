@@ -212,7 +212,7 @@ fn replacement_cut(plan: &Plan, applied: &Applied, observed: &Observed) -> bool 
             .collect();
         g.put_methods
             .keys()
-            .any(|(new, _)| losing.iter().any(|old| super::paths::overlap(old, new)))
+            .any(|(new, _)| losing.iter().any(|old| crate::paths::overlap(old, new)))
     });
     handed_over || replaced_within
 }

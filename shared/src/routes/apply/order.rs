@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::diff::{ApiPlan, Plan};
-use super::super::paths;
 use crate::ids::{AccountId, ApiRef};
+use crate::paths;
 
 /// Writes a group may need and still count as small.
 pub(super) const SMALL: usize = 20;

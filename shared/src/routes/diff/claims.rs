@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::RouteKey;
 use crate::ids::ApiRef;
+use crate::paths;
 use crate::routes::desired::{Context, Wanted};
-use crate::routes::{paths, Holder, Integration, Observed};
+use crate::routes::{Holder, Integration, Observed};
 
 /// Path ownership after this reconcile.
 #[derive(Debug, Clone, Default)]

@@ -8,9 +8,10 @@ use proptest::test_runner::RngSeed;
 use super::model::applied;
 use super::*;
 use crate::ids::{AccountId, ApiId};
+use crate::paths;
 use crate::routes::desired::Context;
 use crate::routes::fixtures::{cats, ctx, deployed};
-use crate::routes::{paths, plan, Holder, LiveMethod, PrivateApi, PublicResource};
+use crate::routes::{plan, Holder, LiveMethod, PrivateApi, PublicResource};
 
 fn public(paths: &[(&str, &str)]) -> Vec<PublicResource> {
     let mut out = vec![PublicResource {

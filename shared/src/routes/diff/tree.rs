@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::claims::Claims;
 use super::{Plan, RouteKey};
 use crate::ids::ApiRef;
-use crate::routes::{paths, Integration, Observed};
+use crate::paths;
+use crate::routes::{Integration, Observed};
 
 /// The tree step's result.
 #[derive(Debug, Clone, Default)]
