@@ -93,7 +93,10 @@ pub(crate) async fn examine(
         )
     });
     out.push(match &routes_app.config.public_domain {
-        Some(domain) => verdict("custom domain", custom_domain(routes_app, domain).await),
+        Some(domain) => verdict(
+            "custom domain",
+            custom_domain(routes_app, sdk, domain).await,
+        ),
         None => finding(
             "custom domain",
             Verdict::Skip,
@@ -516,10 +519,42 @@ async fn usage_plan(app: &App<RouteSyncConfig>) -> Result<String, String> {
     }
 }
 
+/// How long before its end a certificate is reported: time to renew or replace it.
+const CERTIFICATE_MARGIN_DAYS: i64 = 30;
+
+/// Whether a certificate in `status` that ends at `not_after` (seconds since the epoch) is
+/// fit to serve `domain` at `now`.
+fn certificate_verdict(
+    domain: &str,
+    status: &str,
+    not_after: Option<i64>,
+    now: i64,
+) -> Result<String, String> {
+    if status != "ISSUED" {
+        return Err(format!(
+            "{domain}'s certificate is {status}, not ISSUED: complete its validation in ACM"
+        ));
+    }
+    let Some(end) = not_after else {
+        return Err(format!("{domain}'s certificate has no end date"));
+    };
+    let days = (end - now) / 86_400;
+    if days < CERTIFICATE_MARGIN_DAYS {
+        return Err(format!(
+            "{domain}'s certificate ends in {days} days: renew or replace it (CertificateArn)"
+        ));
+    }
+    Ok(format!("certificate ISSUED, {days} days left"))
+}
+
 /// The custom domain every published URL is on exists, is a regional TLS 1.2 domain that
-/// API Gateway reports available, and maps its root to the public stage. Its certificate's
-/// expiry is ACM's to say (`aws acm describe-certificate`); this check does not read ACM.
-async fn custom_domain(app: &App<RouteSyncConfig>, domain: &str) -> Result<String, String> {
+/// API Gateway reports available, maps its root to the public stage, and its certificate is
+/// issued and not ending within 30 days.
+async fn custom_domain(
+    app: &App<RouteSyncConfig>,
+    sdk: &aws_config::SdkConfig,
+    domain: &str,
+) -> Result<String, String> {
     let c = &app.config;
     let gw = &app.clients.apigateway;
     let found = gw
@@ -543,12 +578,31 @@ async fn custom_domain(app: &App<RouteSyncConfig>, domain: &str) -> Result<Strin
                 .unwrap_or("see the API Gateway console")
         ));
     }
-    if found.regional_certificate_arn().is_none() {
+    let Some(certificate_arn) = found.regional_certificate_arn() else {
         return Err(format!(
             "{domain} has no regional certificate: frontdoor's URLs need a REGIONAL domain \
              (template DomainName and CertificateArn)"
         ));
-    }
+    };
+    let certificate = aws_sdk_acm::Client::new(sdk)
+        .describe_certificate()
+        .certificate_arn(certificate_arn)
+        .send()
+        .await
+        .op("DescribeCertificate")
+        .map_err(|e| format!("{domain}'s certificate {certificate_arn}: {e}"))?;
+    let detail = certificate.certificate();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let certified = certificate_verdict(
+        domain,
+        detail
+            .and_then(|c| c.status())
+            .map_or("UNKNOWN", |s| s.as_str()),
+        detail.and_then(|c| c.not_after()).map(|t| t.secs()),
+        now,
+    )?;
     if let Some(policy) = found.security_policy().filter(|p| p.as_str() != "TLS_1_2") {
         return Err(format!(
             "{domain} allows {}: set its security policy to TLS_1_2",
@@ -572,7 +626,7 @@ async fn custom_domain(app: &App<RouteSyncConfig>, domain: &str) -> Result<Strin
                 && m.stage() == Some(c.public_stage.as_str()) =>
         {
             Ok(format!(
-                "https://{domain} -> {}/{} ({})",
+                "https://{domain} -> {}/{} ({}); {certified}",
                 c.public_api_id,
                 c.public_stage,
                 found
@@ -659,7 +713,26 @@ async fn route_queue(app: &App<RouteSyncConfig>, url: &str) -> Result<String, St
 
 #[cfg(test)]
 mod tests {
-    use super::v2_link_status;
+    use super::{certificate_verdict, v2_link_status};
+
+    #[test]
+    fn a_certificate_must_be_issued_and_last_thirty_days_more() {
+        let day = 86_400;
+        let now = 1_800_000_000;
+        assert!(
+            certificate_verdict("d", "ISSUED", Some(now + 90 * day), now)
+                .unwrap()
+                .contains("90 days left")
+        );
+        let ending = certificate_verdict("d", "ISSUED", Some(now + 10 * day), now).unwrap_err();
+        assert!(ending.contains("ends in 10 days"), "{ending}");
+        assert!(
+            certificate_verdict("d", "PENDING_VALIDATION", Some(now + 90 * day), now)
+                .unwrap_err()
+                .contains("not ISSUED")
+        );
+        assert!(certificate_verdict("d", "EXPIRED", Some(now - day), now).is_err());
+    }
 
     #[test]
     fn each_v2_link_status_says_what_it_means_for_traffic() {

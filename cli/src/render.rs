@@ -122,6 +122,9 @@ impl Output {
             "max_throttle": g.max.to_string(),
             "public_route_accounts": accounts,
             "vpc_link": link,
+            "route_mode": config.route_mode.as_str(),
+            "public_domain": config.public_domain,
+            "govern_preflight": g.govern_preflight,
             "shares": {
                 "resources_per_account": config.account_resource_quota,
                 "apis_per_account": config.account_api_quota,
@@ -141,6 +144,22 @@ impl Output {
                 println!("  open to      {} (expose:auth=none)", accounts.join(", "));
             }
             println!("  vpc link     {link}");
+            println!(
+                "  routes made  {} unless expose:mode says; OPTIONS {}",
+                config.route_mode.as_str(),
+                if g.govern_preflight {
+                    "governed"
+                } else {
+                    "open beside governed routes"
+                }
+            );
+            println!(
+                "  public URLs  {}",
+                config.public_domain.as_ref().map_or_else(
+                    || "on the public API's execute-api name (no FRONTDOOR_PUBLIC_DOMAIN)".into(),
+                    |d| format!("https://{d}/..."),
+                )
+            );
             println!(
                 "  shares       {} resources and {} APIs per account; a released name or path is held {} s for its account",
                 config.account_resource_quota,

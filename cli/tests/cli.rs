@@ -131,6 +131,24 @@ fn unreachable_endpoint_says_which() {
     assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
 }
 
+/// A self-signed certificate for api.example.com, valid 2026-01-01 to 2036-01-01 (made once
+/// with Python's `cryptography`; a test fixture, not a secret).
+const TEST_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
+MIIBQTCB6KADAgECAgID6DAKBggqhkjOPQQDAjAaMRgwFgYDVQQDDA9hcGkuZXhh
+bXBsZS5jb20wHhcNMjYwMTAxMDAwMDAwWhcNMzYwMTAxMDAwMDAwWjAaMRgwFgYD
+VQQDDA9hcGkuZXhhbXBsZS5jb20wWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASS
+Wjtmldl5mpnF8ZsHbOwqNHOC0YuTexuNQMqcTYmbbfSduCrQ/GJ6K9WOEecO+gN8
+iyG7ZCZvhIB6GijVuFODox4wHDAaBgNVHREEEzARgg9hcGkuZXhhbXBsZS5jb20w
+CgYIKoZIzj0EAwIDSAAwRQIgBaeQqulHRpT0jJgFfYBZFR6n0X33+sD3UcSGiG6d
+8s8CIQCgwBEwhdwncWEnq1JYAnyKsVIf/DseSeY+p0/2qCWpsw==
+-----END CERTIFICATE-----\n";
+/// Its key.
+const TEST_KEY: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIC6u9pQW1H25y6yc5KL9k5oEgxL0pCIRoKPkDgL/mJPCoAoGCCqGSM49
+AwEHoUQDQgAEklo7ZpXZeZqZxfGbB2zsKjRzgtGLk3sbjUDKnE2Jm230nbgq0Pxi
+eivVjhHnDvoDfIshu2Qmb4SAehoo1bhTgw==
+-----END EC PRIVATE KEY-----\n";
+
 /// The doctor on a healthy deployment, then on one broken in eight ways.
 #[tokio::test]
 async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
@@ -187,11 +205,16 @@ async fn doctor_says_ok_on_a_healthy_deployment_and_names_each_fault() {
     // (and the custom domain, mapped at its root to the public stage, which AWS takes only
     // once the stage exists: "Invalid stage identifier specified" before)
     let gw = aws_sdk_apigateway::Client::new(&pets.hub_sdk);
+    let certificate = aws_sdk_acm::Client::new(&pets.hub_sdk)
+        .import_certificate()
+        .certificate(aws_sdk_acm::primitives::Blob::new(TEST_CERTIFICATE))
+        .private_key(aws_sdk_acm::primitives::Blob::new(TEST_KEY))
+        .send()
+        .await
+        .unwrap();
     gw.create_domain_name()
         .domain_name("api.example.com")
-        .regional_certificate_arn(
-            "arn:aws:acm:us-east-1:123456789012:certificate/0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7",
-        )
+        .regional_certificate_arn(certificate.certificate_arn().unwrap())
         .endpoint_configuration(
             aws_sdk_apigateway::types::EndpointConfiguration::builder()
                 .types(aws_sdk_apigateway::types::EndpointType::Regional)

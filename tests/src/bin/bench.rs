@@ -764,8 +764,17 @@ async fn modes(rows: &mut Vec<Row>, mode: &str, apis: usize) {
         "-",
         None,
     );
-    // One API's stage flip: the same 30 resources deployed to a second stage.
-    let flip = &ids[0];
+    // One routed API's stage flip (spoke B's): the same 30 resources on a second stage.
+    let routed = |i: &usize| {
+        published
+            .get(&format!("/frontdoor/apis/svc-{i}/status"))
+            .map(String::as_str)
+            == Some("exposed")
+    };
+    let Some(flip) = (0..apis).step_by(2).find(routed).map(|i| &ids[i]) else {
+        println!("  ({mode}: no API of spoke B routed: no flip to measure)");
+        return;
+    };
     aws_sdk_apigateway::Client::new(&pets.b)
         .create_deployment()
         .rest_api_id(flip)
