@@ -20,6 +20,8 @@
    policy is bound to it.
 7. Docs that match: the README's Configuration section names every variable config.rs reads
    and every FRONTDOOR_ variable the hub template sets.
+8. The dashboard is JSON in every branch of its conditions and shows exactly the metrics the
+   functions emit (shared/src/entry.rs), each under its function.
 
 Usage: check_templates.py [--template HUB.yaml] [--spoke SPOKE.yaml]   (defaults: the repo's)
 Prints "N passed, M failed" and exits non-zero on a failure.
@@ -483,6 +485,90 @@ def check_readme(template, expected):
           set_by_template <= named, str(sorted(set_by_template - named)))
 
 
+def emitted_metrics():
+    """Metric names the functions emit (shared/src/entry.rs: `Metric::count("X", ..)` and
+    `name: "X"` of a Metric), by function."""
+    text = (ROOT / "shared/src/entry.rs").read_text()
+    out = {}
+    for function in ("target-sync", "route-sync"):
+        # Each function's metrics are built in the function before its `emit("{name}", ..)`.
+        at = text.index(f'metrics::emit("{function}"')
+        start = text.rfind("\npub async fn ", 0, at)
+        body = text[start:at]
+        names = set(re.findall(r'Metric::count\(\s*"(\w+)"', body))
+        names |= set(re.findall(r'name: "(\w+)"', body))
+        if "duration(started)" in body:
+            names.add("ReconcileDuration")
+        out[function] = names
+    return out
+
+
+def dashboard_body(template, branch):
+    """The dashboard's JSON with every ${...} filled in: parameters and attributes by a
+    placeholder, each widget variable by its `branch` (0: the condition true, 1: false)."""
+    resources = template["Resources"]
+    dash = [r for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Dashboard"]
+    if len(dash) != 1:
+        return None
+    body, variables = plain(dash[0]["Properties"]["DashboardBody"])["Fn::Sub"]
+
+    def fill(text, extra):
+        def value(m):
+            name = m.group(1)
+            if name in extra:
+                return extra[name]
+            return "300" if name == "ResourceQuota" else "x-" + name.replace(".", "-")
+        return re.sub(r"\$\{([^}]+)\}", value, text)
+
+    filled = {}
+    for name, node in variables.items():
+        if isinstance(node, dict) and "Fn::If" in node:
+            chosen = node["Fn::If"][1 + branch]
+            if isinstance(chosen, dict) and "Fn::Sub" in chosen:
+                sub = chosen["Fn::Sub"]
+                text, inner = (sub, {}) if isinstance(sub, str) else sub
+                chosen = fill(text, {k: "x-" + k for k in inner})
+            filled[name] = chosen if isinstance(chosen, str) else ""
+        else:
+            filled[name] = "x-" + name
+    return json.loads(fill(body, filled))
+
+
+def check_dashboard(label, template):
+    """Issue 24: the dashboard parses in every branch, and its frontdoor metrics are exactly
+    the ones the functions emit, each under the function that emits it."""
+    emitted = emitted_metrics()
+    for branch in (0, 1):
+        try:
+            body = dashboard_body(template, branch)
+        except (ValueError, KeyError, TypeError) as e:
+            check(f"{label} dashboard body is JSON (branch {branch})", False, str(e))
+            return
+        check(f"{label} has one dashboard, JSON in every branch ({branch})", body is not None)
+        if body is None:
+            return
+        shown = {}
+        for widget in body["widgets"]:
+            previous = None
+            for metric in widget.get("properties", {}).get("metrics", []):
+                row = [m for m in metric if isinstance(m, str)]
+                # "." repeats the row above; "..." repeats all but the last.
+                if row and row[0] == "...":
+                    row = previous[:-1] + row[1:]
+                else:
+                    row = [previous[i] if v == "." and previous else v for i, v in enumerate(row)]
+                previous = row
+                if len(row) >= 4 and row[0] == "frontdoor" and row[2] == "Function":
+                    shown.setdefault(row[3], set()).add(row[1])
+        for function, names in emitted.items():
+            missing = names - shown.get(function, set())
+            unknown = shown.get(function, set()) - names
+            check(f"{label} dashboard shows every metric {function} emits (branch {branch})",
+                  not missing, str(sorted(missing)))
+            check(f"{label} dashboard names no metric {function} does not emit (branch {branch})",
+                  not unknown, str(sorted(unknown)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml", help="the hub stack")
@@ -501,6 +587,7 @@ def main():
     check_deployable(hub_label, hub, args.template)
     check_trail(hub_label, hub)
     check_readme(hub, expected)
+    check_dashboard(hub_label, hub)
     check_common(spoke_label, spoke, expected)
     check_spoke(spoke_label, spoke)
     check_trail(spoke_label, spoke)
