@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout)] // a terminal program: stdout is its interface
 
 mod doctor;
+mod export;
 mod render;
 
 use std::process::ExitCode;
@@ -38,6 +39,16 @@ enum Command {
     Apply,
     /// Exposed APIs, public routes, targets and their health, and drift.
     Status,
+    /// One exposed API's OpenAPI 3 contract: the public stage's export cut to its routes,
+    /// on its public URL, with the hub's security schemes. Prints it, or with --all writes
+    /// one `{name}.json` per exposed API into a folder.
+    Export {
+        /// The API's published name (`frontdoor status` lists them).
+        name: Option<String>,
+        /// Write every exposed API's contract into this folder instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "name")]
+        all: Option<std::path::PathBuf>,
+    },
     /// Checks a live deployment, one line each: ok, or what to fix. Non-zero exit when
     /// anything fails. Needs both functions' variables.
     Doctor {
@@ -167,6 +178,54 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
             } else {
                 ExitCode::SUCCESS
             });
+        }
+        Command::Export { name, all } => {
+            let Some(app) = &route_app else {
+                RouteSyncConfig::from_lookup(|n| contract.lookup(n))?;
+                return Ok(ExitCode::FAILURE);
+            };
+            let observed = routes::observe(app, &sweep).await?;
+            let ctx = Context::from_app(app);
+            let stage = match export::stage_export(app).await {
+                Ok(doc) => doc,
+                Err(why) => {
+                    eprintln!("frontdoor: {why}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let names: Vec<String> = match (name, all) {
+                (Some(name), _) => vec![name.clone()],
+                (None, Some(_)) => export::exposed(&observed, &app.config)
+                    .into_keys()
+                    .collect(),
+                (None, None) => {
+                    eprintln!("frontdoor: give an API's name, or --all DIR");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            for name in names {
+                let doc = match export::contract(&name, &observed, &app.config, &ctx, &stage) {
+                    Ok(doc) => doc,
+                    Err(why) => {
+                        eprintln!("frontdoor: {why}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                };
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                match all {
+                    Some(dir) => {
+                        let file = dir.join(format!("{name}.json"));
+                        if let Err(e) = std::fs::create_dir_all(dir)
+                            .and_then(|()| std::fs::write(&file, format!("{text}\n")))
+                        {
+                            eprintln!("frontdoor: cannot write {}: {e}", file.display());
+                            return Ok(ExitCode::FAILURE);
+                        }
+                        println!("{}", file.display());
+                    }
+                    None => println!("{text}"),
+                }
+            }
         }
         Command::Apply => {
             let mut out = render::Output::new(cli.json);

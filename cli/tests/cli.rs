@@ -389,3 +389,70 @@ async fn doctor_reads_a_v2_links_status() {
         "{text}"
     );
 }
+
+/// `export`: one exposed API's contract, cut from the public stage's OpenAPI 3 export.
+#[tokio::test]
+async fn export_prints_one_apis_routes_as_openapi_3() {
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let (ok, _, text) = frontdoor(&emulator, &pets, &["apply"]);
+    assert!(ok, "{text}");
+    // WHEN private-cats is exported
+    let (ok, doc, text) = frontdoor(&emulator, &pets, &["export", "private-cats"]);
+    assert!(ok, "{text}");
+    // THEN it has /cats and /cats/{id}, not /dogs (another API's) nor /health (hand-made),
+    // on the public stage's URL
+    let paths: Vec<&String> = doc["paths"]
+        .as_object()
+        .map(|p| p.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(paths, ["/cats", "/cats/{id}"], "{text}");
+    assert_eq!(doc["openapi"], "3.0.1");
+    assert_eq!(
+        doc["servers"][0]["url"],
+        format!(
+            "https://{}.execute-api.us-east-1.amazonaws.com/prd",
+            pets.public_api_id
+        )
+    );
+    // AND it is OpenAPI 3 by a validator from the registry (openapi-spec-validator)
+    let file = std::env::temp_dir().join(format!("frontdoor-export-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let check = Command::new(frontdoor_tests::python())
+        .args([
+            "-c",
+            "import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // AND a name that is not exposed is a clear error
+    let (ok, _, text) = frontdoor(&emulator, &pets, &["export", "private-birds"]);
+    assert!(!ok);
+    assert!(
+        text.contains("no exposed API publishes under the name private-birds"),
+        "{text}"
+    );
+    // AND --all writes one file per exposed API
+    let dir = std::env::temp_dir().join(format!("frontdoor-exports-{}", std::process::id()));
+    let (ok, _, text) = frontdoor(
+        &emulator,
+        &pets,
+        &["export", "--all", dir.to_str().unwrap()],
+    );
+    assert!(ok, "{text}");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    files.sort();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(files, ["private-cats.json", "private-dogs.json"]);
+}

@@ -567,6 +567,29 @@ def check_patch_17_deployment_keeps_stage(c):
     eq(stage["methodSettings"]["~1cats/GET"]["throttlingRateLimit"], 7.0, "settings kept")
 
 
+def check_patch_18_export_oas30_of_the_stage(c):
+    gw = c.client("apigateway")
+    api, root = new_api(gw, name="exported")
+    pets = gw.create_resource(restApiId=api, parentId=root, pathPart="pets")["id"]
+    method(gw, api, pets, "GET", apiKeyRequired=True)
+    gw.create_deployment(restApiId=api, stageName="prd")
+    # After the deployment: in the working tree only, so not exported.
+    method(gw, api, pets, "POST")
+    got = gw.get_export(restApiId=api, stageName="prd", exportType="oas30")
+    doc = json.loads(got["body"].read())
+    eq(doc["openapi"], "3.0.1", "OpenAPI 3.0.1")
+    eq(doc["servers"][0]["variables"]["basePath"]["default"], "prd", "server base path")
+    eq(sorted(doc["paths"]), ["/pets"], "the stage's paths")
+    eq(sorted(doc["paths"]["/pets"]), ["get"], "the deployed verbs only")
+    eq(doc["paths"]["/pets"]["get"]["security"], [{"api_key": []}], "the key")
+    eq(doc["components"]["securitySchemes"]["api_key"]["name"], "x-api-key", "the key's header")
+    expect_error(
+        lambda: gw.get_export(restApiId=api, stageName="nope", exportType="oas30"),
+        404,
+        "NotFoundException",
+    )
+
+
 def check_spoke_account(c):
     """The API Gateway patches hold in an assumed account too."""
     gw = c.client("apigateway", c.assume(SPOKE))

@@ -563,6 +563,117 @@ def _create_deployment_keeps_stage(self, name, description, stage_variables=None
 
 RestAPI.create_deployment = _create_deployment_keeps_stage
 
+# Patch 18: GetExport (GET /restapis/{id}/stages/{stage}/exports/oas30) returns an OpenAPI
+# 3.0.1 document of what the *stage* serves, its deployment's snapshot, as AWS does ("Export
+# a REST API from API Gateway": "you export a deployed API"; export type "oas30" for OpenAPI
+# 3.0.1, "swagger" for 2.0). Its shape follows AWS's exports: `openapi` "3.0.1", `info`
+# (title: the API's name, version: the deployment's date), `servers` [{"url":
+# "https://{api-id}.execute-api.{region}.amazonaws.com/{basePath}", "variables": {"basePath":
+# {"default": stage}}}], `paths` with lowercase verbs and `x-amazon-apigateway-any-method`
+# for ANY, each with `responses` (its method responses; none defined: `{}`) and `security`
+# naming `api_key` when a key is required and the authorizer's name when it has one, and
+# `components.securitySchemes`: `api_key` (apiKey, header `x-api-key`) and each authorizer
+# used (apiKey in its identity header, `x-amazon-apigateway-authtype` "custom" or
+# "cognito_user_pools"), and each declared path parameter (`method.request.path.{x}`) as a
+# required string `parameters` entry. moto exported the working tree as Swagger 2.0 whatever
+# was asked.
+# A stage that does not exist: 404 NotFoundException. "swagger" is left to moto.
+_get_export = APIGatewayResponse.get_export
+
+
+def _snapshot_authorizers(backend, function_id):
+    out = {}
+    for resource in backend.get_rest_api(function_id).resources.values():
+        for verb, method in resource.resource_methods.items():
+            declared = sorted(
+                k[len("method.request.path."):]
+                for k in (method.request_parameters or {})
+                if k.startswith("method.request.path.")
+            )
+            out.setdefault(resource.get_path(), {})[verb] = {
+                "authorizer": method.authorizer_id,
+                "path_parameters": declared,
+            }
+    return out
+
+
+_snapshot_with_summary = APIGatewayBackend.create_deployment
+
+
+def _create_deployment_with_authorizers(self, function_id, name, description="", stage_variables=None):
+    deployment = _snapshot_with_summary(self, function_id, name, description, stage_variables)
+    deployment.authorizers = _snapshot_authorizers(self, function_id)
+    return deployment
+
+
+APIGatewayBackend.create_deployment = _create_deployment_with_authorizers
+
+
+def _oas30_of_stage(backend, api_id, stage_name):
+    api = backend.get_rest_api(api_id)
+    stage = backend.get_stage(api_id, stage_name)
+    deployment = backend.get_deployment(api_id, stage.deployment_id)
+    summary = getattr(deployment, "api_summary", {})
+    authorizers = getattr(deployment, "authorizers", {})
+    schemes = {}
+    paths = {}
+    for path, verbs in sorted(summary.items()):
+        item = {}
+        for verb, method in sorted(verbs.items()):
+            operation = {"responses": {}}
+            security = []
+            if method.get("apiKeyRequired"):
+                schemes["api_key"] = {"type": "apiKey", "name": "x-api-key", "in": "header"}
+                security.append({"api_key": []})
+            facts = authorizers.get(path, {}).get(verb) or {}
+            authorizer_id = facts.get("authorizer")
+            if facts.get("path_parameters"):
+                operation["parameters"] = [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in facts["path_parameters"]
+                ]
+            if authorizer_id:
+                authorizer = api.authorizers.get(authorizer_id)
+                name = getattr(authorizer, "name", None) or authorizer_id
+                source = getattr(authorizer, "identity_source", None) or "method.request.header.Authorization"
+                kind = getattr(authorizer, "type", "TOKEN")
+                schemes[name] = {
+                    "type": "apiKey",
+                    "name": source.rsplit(".", 1)[-1],
+                    "in": "header",
+                    "x-amazon-apigateway-authtype": "cognito_user_pools" if kind == "COGNITO_USER_POOLS" else "custom",
+                }
+                security.append({name: []})
+            if security:
+                operation["security"] = security
+            key = "x-amazon-apigateway-any-method" if verb == "ANY" else verb.lower()
+            item[key] = operation
+        paths[path] = item
+    doc = {
+        "openapi": "3.0.1",
+        "info": {"title": api.name, "version": str(getattr(deployment, "created_date", ""))},
+        "servers": [{
+            "url": f"https://{api_id}.execute-api.{backend.region_name}.amazonaws.com/{{basePath}}",
+            "variables": {"basePath": {"default": stage_name}},
+        }],
+        "paths": paths,
+        "components": {"securitySchemes": schemes},
+    }
+    return doc
+
+
+def _get_export_oas30(self):
+    # /restapis/{id}/stages/{stage}/exports/{type}[?parameters...]
+    parts = self.path.split("?", 1)[0].split("/")
+    if len(parts) < 7 or parts[-1] != "oas30":
+        return _get_export(self)
+    api_id, stage_name = parts[2], parts[4]
+    doc = _oas30_of_stage(self.backend, api_id, stage_name)
+    return 200, {"Content-Type": "application/json"}, json.dumps(doc)
+
+
+APIGatewayResponse.get_export = _get_export_oas30
+
 # Control endpoint: POST /_frontdoor/settings with a JSON object changes this server's
 # settings (keys not given stay; unknown keys or bad values: 400 and nothing changes) and
 # answers 200 with the current settings; GET answers them too. `/_frontdoor` can be no AWS

@@ -33,12 +33,25 @@ pub const REGION: &str = "us-east-1";
 pub const SAMPLE_VPCE: &str = "vpce-0a1b2c3d4e5f60718";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The workspace root.
+/// The workspace root: found from where cargo runs this (its `CARGO_MANIFEST_DIR` at run
+/// time, else the current directory), up to the `Cargo.toml` with `[workspace]`. Not the
+/// path this crate was compiled at: a target dir shared by two clones (CI's cache) may hold
+/// this crate built from the other clone, and its scripts would be the other clone's.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    let is_root = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|text| text.lines().any(|l| l.trim() == "[workspace]"))
+    };
+    start
+        .and_then(|dir| dir.ancestors().find(|d| is_root(d)).map(Path::to_path_buf))
+        .unwrap_or(compiled)
 }
 
 /// The Python that has moto: `FRONTDOOR_PYTHON`, else the workspace's `.venv`.
