@@ -603,23 +603,50 @@ async fn custom_domain(
         detail.and_then(|c| c.not_after()).map(|t| t.secs()),
         now,
     )?;
-    if let Some(policy) = found.security_policy().filter(|p| p.as_str() != "TLS_1_2") {
+    // TLS 1.2 or stricter (AWS's newer policies name TLS 1.3); only TLS 1.0 is too weak.
+    if let Some(policy) = found
+        .security_policy()
+        .filter(|p| p.as_str().eq_ignore_ascii_case("TLS_1_0"))
+    {
         return Err(format!(
             "{domain} allows {}: set its security policy to TLS_1_2",
             policy.as_str()
         ));
     }
-    let mappings = gw
-        .get_base_path_mappings()
-        .domain_name(domain)
-        .send()
-        .await
-        .op("GetBasePathMappings")
-        .map_err(|e| e.to_string())?;
-    let at_root = mappings
-        .items()
-        .iter()
-        .find(|m| matches!(m.base_path(), None | Some("(none)") | Some("")));
+    let mut mappings = Vec::new();
+    let mut position = None;
+    // Bounded: 500 a page, at most 20 pages.
+    for _ in 0..20 {
+        let page = gw
+            .get_base_path_mappings()
+            .domain_name(domain)
+            .set_position(position.take())
+            .limit(500)
+            .send()
+            .await
+            .op("GetBasePathMappings")
+            .map_err(|e| e.to_string())?;
+        mappings.extend(page.items().iter().cloned());
+        position = page.position().map(str::to_string);
+        if position.is_none() {
+            break;
+        }
+    }
+    let is_root = |m: &&aws_sdk_apigateway::types::BasePathMapping| {
+        matches!(m.base_path(), None | Some("(none)") | Some(""))
+    };
+    // Another mapping takes every URL under its base path from the public stage.
+    if let Some(other) = mappings.iter().find(|m| !is_root(m)) {
+        return Err(format!(
+            "{domain}/{} maps to {}/{}: URLs frontdoor publishes under /{} reach that API, \
+             not the public stage; remove the mapping or keep that path free",
+            other.base_path().unwrap_or("?"),
+            other.rest_api_id().unwrap_or("?"),
+            other.stage().unwrap_or("?"),
+            other.base_path().unwrap_or("?"),
+        ));
+    }
+    let at_root = mappings.iter().find(is_root);
     match at_root {
         Some(m)
             if m.rest_api_id() == Some(c.public_api_id.as_str())

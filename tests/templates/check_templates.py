@@ -50,6 +50,7 @@ ROUTE_SYNC_APIGATEWAY = {
     ("PUT", "/restapis/${Api}/resources/*/methods/*"),  # PutMethod, PutIntegration
     ("DELETE", "/restapis/${Api}/resources/*/methods/*"),  # DeleteMethod
     ("POST", "/restapis/${Api}/deployments"),  # CreateDeployment (stageName)
+    ("GET", "/restapis/${Api}/deployments/*"),  # GetDeployment (what the stage serves)
     ("PATCH", "/restapis/${Api}/resources/*/methods/*"),  # UpdateMethod (hub policy)
     ("GET", "/restapis/${Api}/authorizers/*"),  # GetAuthorizer (its type)
     ("GET", "/restapis/${Api}/stages/${PublicStage}"),  # GetStage (method throttles)

@@ -195,7 +195,8 @@ impl Record {
             former_names: self.former_names.clone(),
             ..Record::default()
         }];
-        let mut used = 0;
+        // The first part also carries the name, the mount and the former names.
+        let mut used = crate::registry::encode(name, &parts[0]).map_or(BUDGET, |v| v.len());
         let mut room = |need: usize, parts: &mut Vec<Record>| {
             if used + need > BUDGET && used > 0 {
                 parts.push(Record::default());

@@ -291,7 +291,17 @@ async fn served(
         .embed("apisummary")
         .send()
         .await
-        .op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception)?;
+        .op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception);
+    // A hub whose role predates this read (AccessDenied) still syncs routes; the stage is
+    // then only not judged, as before.
+    let found = match found {
+        Ok(found) => found,
+        Err(e) if !e.is_transient() => {
+            tracing::warn!(error = %e, "the public stage's deployment cannot be read: not judged");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     Ok(found.map(|d| {
         d.api_summary()
             .into_iter()

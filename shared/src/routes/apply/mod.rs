@@ -178,9 +178,10 @@ pub async fn apply(
 
 /// Whether a group the budget left for the next run replaces routes it is losing: it has
 /// routes on a path this run deleted methods or resources from (a handover, a renamed
-/// variable), or methods still to put where one of its own recorded routes goes, in this
-/// run or an earlier one (a mode switch: `GET /cats` gone, `ANY /cats` not made yet).
-/// Deploying now would serve neither the old route nor the new.
+/// variable), or, small enough to finish next run, methods still to put where one of its
+/// own recorded routes goes, in this run or an earlier one (a mode switch: `GET /cats`
+/// gone, `ANY /cats` not made yet). Deploying now would serve neither the old route nor the
+/// new.
 fn replacement_cut(plan: &Plan, applied: &Applied, observed: &Observed) -> bool {
     let deleted: std::collections::BTreeSet<&String> = plan
         .delete_methods
@@ -196,10 +197,16 @@ fn replacement_cut(plan: &Plan, applied: &Applied, observed: &Observed) -> bool 
     let handed_over = cut()
         .flat_map(|(_, g)| g.routes.keys().map(|(p, _)| p))
         .any(|p| deleted.contains(p));
+    // Only a small replacement is waited for: it finishes in the next run. A large one
+    // (or one a hostile spoke keeps restarting) must not hold every other team's changes
+    // back; that API serves what is written so far until it is whole.
     let replaced_within = cut().any(|(api, g)| {
         let Some(record) = observed.records.get(api) else {
             return false;
         };
+        if order::writes_of(g) > order::SMALL {
+            return false;
+        }
         let losing: Vec<&String> = record
             .claims
             .iter()

@@ -164,9 +164,11 @@ pub(super) fn records(
 /// `freed`: the API is exposed and routed in this run, so what it no longer has it let go.
 fn let_go_while_exposed(old: &Record, new: &mut Record, freed: bool, ctx: &Context) {
     let (hold, now) = (ctx.release_hold, ctx.now);
+    // Kept while the hold lasts even when asked for again, so a path dropped, taken back
+    // and dropped again is held from its first release, not for ever.
     new.dropped = old
         .dropped_held(hold, now)
-        .filter(|(path, _)| !new.claims.contains_key(*path) && !new.reserved.contains(*path))
+        .filter(|(path, _)| !new.reserved.contains(*path))
         .map(|(path, _)| (path.clone(), old.dropped[path]))
         .collect();
     new.former_names = old
@@ -193,5 +195,25 @@ fn let_go_while_exposed(old: &Record, new: &mut Record, freed: bool, ctx: &Conte
     }
     if let Some(name) = old.name.as_ref().filter(|n| new.name.as_ref() != Some(*n)) {
         new.former_names.entry(name.clone()).or_insert(now);
+    }
+    keep_latest(&mut new.dropped, MAX_DROPPED_PATHS);
+    keep_latest(&mut new.former_names, MAX_FORMER_NAMES);
+}
+
+/// The most paths one API holds after letting them go: beyond it the oldest holds end
+/// early, so a record stays a few parameters however often its team redeploys.
+const MAX_DROPPED_PATHS: usize = 50;
+/// The most former names one API holds: a renaming team keeps its last few.
+const MAX_FORMER_NAMES: usize = 3;
+
+/// Keeps the `max` latest entries of a "let go at" map (ties by key).
+fn keep_latest(at: &mut BTreeMap<String, u64>, max: usize) {
+    if at.len() <= max {
+        return;
+    }
+    let mut by_age: Vec<(u64, String)> = at.iter().map(|(k, t)| (*t, k.clone())).collect();
+    by_age.sort();
+    for (_, key) in by_age.iter().take(at.len() - max) {
+        at.remove(key);
     }
 }

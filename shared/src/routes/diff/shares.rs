@@ -79,7 +79,11 @@ pub(super) fn over_account_share(
     // what the plan's creates become.
     let holds = |api: &ApiRef| -> BTreeSet<String> {
         let record = observed.records.get(api);
-        let made = record.into_iter().flat_map(|r| r.created.iter().cloned());
+        // Paths it let go but still holds for its account count too: dropping paths and
+        // taking new ones must not hold more of the front door than the share.
+        let made = record
+            .into_iter()
+            .flat_map(|r| r.created.iter().cloned().chain(r.dropped.keys().cloned()));
         match plan.apis.get(api) {
             Some(group) if !group.routes.is_empty() || !group.creates.is_empty() => group
                 .routes

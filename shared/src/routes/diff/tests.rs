@@ -477,7 +477,11 @@ mod holds {
             "{p:?}"
         );
         let back = applied(&back, &p);
-        assert!(back.records[&cats_ref].dropped.is_empty());
+        // (its hold runs from the first release, so dropping it again does not renew it)
+        assert_eq!(
+            back.records[&cats_ref].dropped.get("/cats/{id}"),
+            Some(&ctx().now)
+        );
         // AND had B not come back, C gets it once the hold is over
         let later = Context {
             now: ctx().now + 24 * 3600,
@@ -1079,4 +1083,42 @@ fn a_throttle_on_an_any_route_is_written_for_every_verb_and_goes_with_it() {
         );
     }
     assert!(!p.throttles_remove.contains(&key("/x", "GET")), "{p:?}");
+}
+
+#[test]
+fn a_team_that_keeps_renaming_and_dropping_holds_a_bounded_record() {
+    // GIVEN cats exposed, then renamed ten times (64-character names) and redeployed with
+    // ever new paths, each run
+    let mut world = {
+        let first = observed_with(vec![cats(&[("expose", "true")])], &[]);
+        applied(&first, &plan(&first, &ctx()))
+    };
+    let cats_ref = world.apis.keys().next().unwrap().clone();
+    for i in 0..10 {
+        for a in world.apis.values_mut().flatten() {
+            a.tags.insert("expose:name".into(), format!("{i:0>64}"));
+            a.deployed = Some(deployed(&[(&format!("/p{i}"), "GET")]));
+        }
+        world = applied(&world, &plan(&world, &ctx()));
+    }
+    // THEN it holds at most its last 3 names and a bounded number of paths, every part of
+    // its record fits a standard parameter, and a held path counts against its share
+    let record = &world.records[&cats_ref];
+    assert!(record.former_names.len() <= 3, "{record:?}");
+    assert!(record.dropped.len() <= 50, "{record:?}");
+    let parts = record.encode_parts("/frontdoor/registry/apis/x").unwrap();
+    assert!(parts.iter().all(|p| p.len() <= 4096), "{parts:?}");
+    let tight = Context {
+        account_resource_quota: 3,
+        ..ctx()
+    };
+    for a in world.apis.values_mut().flatten() {
+        a.deployed = Some(deployed(&[("/fresh/a/b", "GET")]));
+    }
+    let p = plan(&world, &tight);
+    assert!(
+        matches!(p.apis[&cats_ref].status, Some(Status::Refused(_))),
+        "{:?}",
+        p.apis[&cats_ref].status
+    );
 }
