@@ -388,6 +388,37 @@ async fn doctor_reads_a_v2_links_status() {
             .starts_with(&format!("V2 {id} AVAILABLE")),
         "{text}"
     );
+    // WHEN AWS marks it INACTIVE (60 days without traffic)
+    emulator.settings(&serde_json::json!({"vpc_link_v2_status": {&id: ["INACTIVE", ""]}}));
+    let (ok, report, text) = frontdoor(
+        &emulator,
+        &pets,
+        &[
+            "doctor",
+            "--json",
+            "--vpc-link-id",
+            &id,
+            "--integration-target-arn",
+            &pets.hub.nlb_arn,
+        ],
+    );
+    // THEN the doctor fails, saying what it means and what to do
+    assert!(!ok, "{text}");
+    let link_check = report["doctor"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["check"] == "vpc link")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(link_check["result"], "fail", "{text}");
+    assert!(
+        link_check["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("INACTIVE (no traffic for 60 days"),
+        "{text}"
+    );
 }
 
 /// `export`: one exposed API's contract, cut from the public stage's OpenAPI 3 export.

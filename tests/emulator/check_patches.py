@@ -145,10 +145,14 @@ def method(gw, api, res, verb, integrate=True, **kwargs):
 
 
 def check_control_endpoint(c):
-    eq(c.settings(), (200, {"resource_quota": 40, "deny_assume_role": [DENIED]}), "from env")
+    eq(
+        c.settings(),
+        (200, {"resource_quota": 40, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}}),
+        "from env",
+    )
     eq(
         c.settings({"resource_quota": 20}),
-        (200, {"resource_quota": 20, "deny_assume_role": [DENIED]}),
+        (200, {"resource_quota": 20, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}}),
         "quota changed, list kept",
     )
     status, body = c.settings({"resource_quota": 0, "deny_assume_role": []})
@@ -157,7 +161,11 @@ def check_control_endpoint(c):
     eq((status, body), (400, {"error": "unknown setting: nonsense"}), "unknown key refused")
     status, _ = c.settings({"deny_assume_role": ["12"]})
     eq(status, 400, "bad account refused")
-    eq(c.settings()[1], {"resource_quota": 20, "deny_assume_role": [DENIED]}, "nothing changed")
+    eq(
+        c.settings()[1],
+        {"resource_quota": 20, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}},
+        "nothing changed",
+    )
     eq(c.settings({"resource_quota": 300})[0], 200, "restored")
     # AWS routes still answer around it.
     c.client("apigateway").get_rest_apis()
@@ -588,6 +596,19 @@ def check_patch_18_export_oas30_of_the_stage(c):
         404,
         "NotFoundException",
     )
+
+
+def check_patch_19_vpc_link_v2_status(c):
+    v2 = c.client("apigatewayv2")
+    ec2 = c.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    link = v2.create_vpc_link(Name="v2", SubnetIds=[subnet])["VpcLinkId"]
+    eq(v2.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"], "AVAILABLE", "available at first")
+    c.settings({"vpc_link_v2_status": {link: ["INACTIVE", "idle for 60 days"]}})
+    got = v2.get_vpc_link(VpcLinkId=link)
+    eq((got["VpcLinkStatus"], got.get("VpcLinkStatusMessage")), ("INACTIVE", "idle for 60 days"), "forced")
+    c.settings({"vpc_link_v2_status": {}})
 
 
 def check_spoke_account(c):

@@ -187,6 +187,8 @@ SETTINGS = {
     "resource_quota": 300,
     # Accounts whose roles STS AssumeRole refuses (patch 12).
     "deny_assume_role": [],
+    # VPC link V2 id -> [status, message]: the state AWS moves a link to (patch 19).
+    "vpc_link_v2_status": {},
 }
 
 # Patch 6: PutMethod on a verb the resource already has answers 409 ConflictException
@@ -674,6 +676,27 @@ def _get_export_oas30(self):
 
 APIGatewayResponse.get_export = _get_export_oas30
 
+# Patch 19: a VPC link V2's status. moto answers every link AVAILABLE; AWS moves one to
+# INACTIVE after 60 days without traffic (deleting its network interfaces; "Set up VPC links
+# V2": "If no traffic is sent over the VPC link for 60 days, it becomes INACTIVE"), and to
+# FAILED when it cannot be made, with a `vpcLinkStatusMessage`. The `vpc_link_v2_status`
+# setting gives a link the status and message a test needs.
+from moto.apigatewayv2.models import VpcLink as _VpcLinkV2  # noqa: E402
+
+_vpc_link_v2_json = _VpcLinkV2.to_json
+
+
+def _vpc_link_v2_json_with_status(self):
+    out = _vpc_link_v2_json(self)
+    with _SETTINGS_LOCK:
+        forced = SETTINGS["vpc_link_v2_status"].get(self.id)
+    if forced:
+        out["vpcLinkStatus"], out["vpcLinkStatusMessage"] = forced
+    return out
+
+
+_VpcLinkV2.to_json = _vpc_link_v2_json_with_status
+
 # Control endpoint: POST /_frontdoor/settings with a JSON object changes this server's
 # settings (keys not given stay; unknown keys or bad values: 400 and nothing changes) and
 # answers 200 with the current settings; GET answers them too. `/_frontdoor` can be no AWS
@@ -696,6 +719,17 @@ def _validated(changes):
             ):
                 raise ValueError("deny_assume_role must be a list of 12-digit account ids")
             out[key] = list(value)
+        elif key == "vpc_link_v2_status":
+            statuses = {"PENDING", "AVAILABLE", "DELETING", "FAILED", "INACTIVE"}
+            if not isinstance(value, dict) or not all(
+                isinstance(v, list) and len(v) == 2 and v[0] in statuses and isinstance(v[1], str)
+                for v in value.values()
+            ):
+                raise ValueError(
+                    "vpc_link_v2_status must map link ids to [status, message], status one of "
+                    + ", ".join(sorted(statuses))
+                )
+            out[key] = dict(value)
         else:
             raise ValueError(f"unknown setting: {key}")
     return out
