@@ -361,62 +361,46 @@ async fn doctor_reads_a_v2_links_status() {
         .await
         .unwrap();
     let id = link.vpc_link_id().unwrap().to_string();
-    let (_, report, text) = frontdoor(
-        &emulator,
-        &pets,
-        &[
-            "doctor",
-            "--json",
-            "--vpc-link-id",
-            &id,
-            "--integration-target-arn",
-            &pets.hub.nlb_arn,
-        ],
-    );
-    let link_check = report["doctor"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|f| f["check"] == "vpc link")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(link_check["result"], "ok", "{text}");
-    assert!(
-        link_check["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with(&format!("V2 {id} AVAILABLE")),
-        "{text}"
-    );
+    // The doctor on this link: whether it passed, and its "vpc link" finding.
+    let link_doctor = || {
+        let (ok, report, text) = frontdoor(
+            &emulator,
+            &pets,
+            &[
+                "doctor",
+                "--json",
+                "--vpc-link-id",
+                &id,
+                "--integration-target-arn",
+                &pets.hub.nlb_arn,
+            ],
+        );
+        let finding = report["doctor"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["check"] == "vpc link")
+            .cloned()
+            .unwrap_or_default();
+        let detail = finding["detail"].as_str().unwrap_or_default().to_string();
+        (
+            ok,
+            finding["result"].as_str().unwrap_or_default().to_string(),
+            detail,
+            text,
+        )
+    };
+    let (_, result, detail, text) = link_doctor();
+    assert_eq!(result, "ok", "{text}");
+    assert!(detail.starts_with(&format!("V2 {id} AVAILABLE")), "{text}");
     // WHEN AWS marks it INACTIVE (60 days without traffic)
     emulator.settings(&serde_json::json!({"vpc_link_v2_status": {&id: ["INACTIVE", ""]}}));
-    let (ok, report, text) = frontdoor(
-        &emulator,
-        &pets,
-        &[
-            "doctor",
-            "--json",
-            "--vpc-link-id",
-            &id,
-            "--integration-target-arn",
-            &pets.hub.nlb_arn,
-        ],
-    );
     // THEN the doctor fails, saying what it means and what to do
+    let (ok, result, detail, text) = link_doctor();
     assert!(!ok, "{text}");
-    let link_check = report["doctor"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|f| f["check"] == "vpc link")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(link_check["result"], "fail", "{text}");
+    assert_eq!(result, "fail", "{text}");
     assert!(
-        link_check["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("INACTIVE (no traffic for 60 days"),
+        detail.contains("INACTIVE (no traffic for 60 days"),
         "{text}"
     );
 }
