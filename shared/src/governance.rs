@@ -392,14 +392,19 @@ pub fn method_setting_key(path: &str, verb: &str) -> String {
 /// together (as the serverless-api-gateway-throttling plugin does).
 pub const ANY_VERBS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
 
-/// The `methodSettings` keys a throttle on `verb` at `path` is written under: the verb's
-/// own, and for `ANY` each verb it answers too.
+/// The verbs a throttle on `verb` is written for: the verb itself, and for `ANY` each verb
+/// it answers too.
+pub fn answered_verbs(verb: &str) -> impl Iterator<Item = &str> {
+    let answers: &[&str] = if verb == "ANY" { &ANY_VERBS } else { &[] };
+    std::iter::once(verb).chain(answers.iter().copied())
+}
+
+/// The `methodSettings` keys a throttle on `verb` at `path` is written under
+/// ([`answered_verbs`]).
 pub fn setting_keys(path: &str, verb: &str) -> Vec<String> {
-    let mut keys = vec![method_setting_key(path, verb)];
-    if verb == "ANY" {
-        keys.extend(ANY_VERBS.iter().map(|v| method_setting_key(path, v)));
-    }
-    keys
+    answered_verbs(verb)
+        .map(|v| method_setting_key(path, v))
+        .collect()
 }
 
 #[cfg(test)]

@@ -583,7 +583,7 @@ RestAPI.create_deployment = _create_deployment_keeps_stage
 _get_export = APIGatewayResponse.get_export
 
 
-def _snapshot_authorizers(backend, function_id):
+def _snapshot_method_facts(backend, function_id):
     out = {}
     for resource in backend.get_rest_api(function_id).resources.values():
         for verb, method in resource.resource_methods.items():
@@ -602,13 +602,13 @@ def _snapshot_authorizers(backend, function_id):
 _snapshot_with_summary = APIGatewayBackend.create_deployment
 
 
-def _create_deployment_with_authorizers(self, function_id, name, description="", stage_variables=None):
+def _create_deployment_with_method_facts(self, function_id, name, description="", stage_variables=None):
     deployment = _snapshot_with_summary(self, function_id, name, description, stage_variables)
-    deployment.authorizers = _snapshot_authorizers(self, function_id)
+    deployment.method_facts = _snapshot_method_facts(self, function_id)
     return deployment
 
 
-APIGatewayBackend.create_deployment = _create_deployment_with_authorizers
+APIGatewayBackend.create_deployment = _create_deployment_with_method_facts
 
 
 def _oas30_of_stage(backend, api_id, stage_name):
@@ -616,7 +616,7 @@ def _oas30_of_stage(backend, api_id, stage_name):
     stage = backend.get_stage(api_id, stage_name)
     deployment = backend.get_deployment(api_id, stage.deployment_id)
     summary = getattr(deployment, "api_summary", {})
-    authorizers = getattr(deployment, "authorizers", {})
+    method_facts = getattr(deployment, "method_facts", {})
     schemes = {}
     paths = {}
     for path, verbs in sorted(summary.items()):
@@ -627,7 +627,7 @@ def _oas30_of_stage(backend, api_id, stage_name):
             if method.get("apiKeyRequired"):
                 schemes["api_key"] = {"type": "apiKey", "name": "x-api-key", "in": "header"}
                 security.append({"api_key": []})
-            facts = authorizers.get(path, {}).get(verb) or {}
+            facts = method_facts.get(path, {}).get(verb) or {}
             authorizer_id = facts.get("authorizer")
             if facts.get("path_parameters"):
                 operation["parameters"] = [

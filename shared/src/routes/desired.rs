@@ -146,6 +146,16 @@ pub struct Wanted {
     pub governed: Governed,
 }
 
+impl Wanted {
+    /// Whether it asks for a route on `path` (any verb).
+    pub fn asks_for(&self, path: &str) -> bool {
+        self.routes
+            .range((path.to_string(), String::new())..)
+            .next()
+            .is_some_and(|((p, _), _)| p == path)
+    }
+}
+
 /// An API's SSM name and what it asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {

@@ -275,49 +275,67 @@ async fn stage_settings(app: &App<RouteSyncConfig>) -> Result<StageSettings> {
     Ok(out)
 }
 
-/// What the public stage's deployment serves (`GetDeployment` with `embed=apisummary`):
-/// the stage, not the working tree, is what callers reach, and it can be pointed elsewhere
-/// (a rollback by hand, a stack update). `None` when the deployment is gone.
-async fn served(
-    app: &App<RouteSyncConfig>,
+/// What a deployment serves (`GetDeployment` with `embed=apisummary`): path -> verb ->
+/// (authorization type, API key required), `NONE` where AWS gives no type; `None` when
+/// the deployment is gone. The same read for a spoke's exposed stage and the public stage.
+async fn deployment_summary(
+    client: &aws_sdk_apigateway::Client,
+    api: &str,
     deployment: &str,
-) -> Result<Option<BTreeMap<(String, String), super::Served>>> {
-    let found = app
-        .clients
-        .apigateway
+) -> Result<Option<BTreeMap<String, BTreeMap<String, (String, bool)>>>> {
+    let found = client
         .get_deployment()
-        .rest_api_id(app.config.public_api_id.as_str())
+        .rest_api_id(api)
         .deployment_id(deployment)
         .embed("apisummary")
         .send()
         .await
-        .op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception);
+        .op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception)?;
+    Ok(found.map(|d| {
+        d.api_summary()
+            .into_iter()
+            .flatten()
+            .map(|(path, methods)| {
+                let methods = methods
+                    .iter()
+                    .map(|(verb, m)| {
+                        let kind = m.authorization_type().unwrap_or("NONE").to_string();
+                        (verb.clone(), (kind, m.api_key_required()))
+                    })
+                    .collect();
+                (path.clone(), methods)
+            })
+            .collect()
+    }))
+}
+
+/// What the public stage's deployment serves: the stage, not the working tree, is what
+/// callers reach, and it can be pointed elsewhere (a rollback by hand, a stack update).
+async fn served(
+    app: &App<RouteSyncConfig>,
+    deployment: &str,
+) -> Result<Option<BTreeMap<(String, String), super::Served>>> {
+    let api = app.config.public_api_id.as_str();
     // A hub whose role predates this read (AccessDenied) still syncs routes; the stage is
     // then only not judged, as before.
-    let found = match found {
-        Ok(found) => found,
+    let summary = match deployment_summary(&app.clients.apigateway, api, deployment).await {
+        Ok(summary) => summary,
         Err(e) if !e.is_transient() => {
             tracing::warn!(error = %e, "the public stage's deployment cannot be read: not judged");
             None
         }
         Err(e) => return Err(e),
     };
-    Ok(found.map(|d| {
-        d.api_summary()
+    Ok(summary.map(|summary| {
+        summary
             .into_iter()
-            .flatten()
             .flat_map(|(path, methods)| {
-                methods.iter().map(move |(verb, m)| {
-                    (
-                        (path.clone(), verb.clone()),
-                        super::Served {
-                            authorization_type: m
-                                .authorization_type()
-                                .unwrap_or("NONE")
-                                .to_string(),
-                            api_key_required: m.api_key_required(),
-                        },
-                    )
+                methods.into_iter().map(move |(verb, (kind, key))| {
+                    let served = super::Served {
+                        authorization_type: kind,
+                        api_key_required: key,
+                    };
+                    ((path.clone(), verb), served)
                 })
             })
             .collect()
@@ -610,37 +628,20 @@ async fn fill_deployed(client: &aws_sdk_apigateway::Client, api: &mut PrivateApi
     else {
         return Ok(());
     };
-    let snapshot = client
-        .get_deployment()
-        .rest_api_id(api.api.api.as_str())
-        .deployment_id(&deployment)
-        .embed("apisummary")
-        .send()
-        .await;
-    let Some(snapshot) =
-        snapshot.op_or_missing("GetDeployment", GetDeploymentError::is_not_found_exception)?
-    else {
+    let Some(summary) = deployment_summary(client, api.api.api.as_str(), &deployment).await? else {
         return Ok(());
     };
-    let mut deployed: Vec<PrivateResource> = snapshot
-        .api_summary()
+    // By path (a sorted map), so statuses that list skipped methods are stable.
+    let deployed: Vec<PrivateResource> = summary
         .into_iter()
-        .flatten()
         .map(|(path, methods)| PrivateResource {
-            path: path.clone(),
+            path,
             methods: methods
-                .iter()
-                .map(|(verb, m)| {
-                    (
-                        verb.clone(),
-                        m.authorization_type().unwrap_or("NONE").to_string(),
-                    )
-                })
+                .into_iter()
+                .map(|(verb, (kind, _))| (verb, kind))
                 .collect(),
         })
         .collect();
-    // apiSummary is a map: sorted, so statuses that list skipped methods are stable.
-    deployed.sort_by(|a, b| a.path.cmp(&b.path));
     api.deployed = Some(deployed);
     Ok(())
 }

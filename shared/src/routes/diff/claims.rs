@@ -66,7 +66,7 @@ fn reservations<'a>(
             if !ctx.release_hold.is_zero() && in_play(api) && !refused.contains(api) {
                 let until = crate::routes::hold_ends(ctx.now, ctx.release_hold);
                 let had = record.claims.keys().chain(record.reserved.iter());
-                for path in had.filter(|p| !w.routes.keys().any(|(wp, _)| wp == *p)) {
+                for path in had.filter(|p| !w.asks_for(p)) {
                     out.entry(path).or_insert((api, Some(until)));
                 }
             }
@@ -153,7 +153,7 @@ pub(super) fn claims(
     for (api, w) in wanted {
         if let Some(record) = observed.records.get(*api) {
             for (path, _) in record.dropped_held(ctx.release_hold, ctx.now) {
-                if w.routes.keys().any(|(p, _)| p == path) {
+                if w.asks_for(path) {
                     owner.entry(path.clone()).or_insert_with(|| (*api).clone());
                 }
             }

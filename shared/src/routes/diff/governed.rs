@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::claims::Claims;
 use super::RouteKey;
-use crate::governance::{setting_keys, Authorization, MethodAuth, Policy, Throttle};
+use crate::governance::{
+    answered_verbs, method_setting_key, Authorization, MethodAuth, Policy, Throttle,
+};
 use crate::ids::ApiRef;
 use crate::routes::desired::Wanted;
 use crate::routes::Observed;
@@ -69,11 +71,9 @@ pub(super) fn governance(
     // `GET` beside a frontdoor `ANY` keeps its settings to itself).
     let keys_of = |path: &str, verb: &str, own: &dyn Fn(&str) -> bool| -> Vec<String> {
         let methods = live.get(path).map(|r| &r.methods);
-        setting_keys(path, verb)
-            .into_iter()
-            .zip(std::iter::once(verb).chain(crate::governance::ANY_VERBS))
-            .filter(|(_, v)| *v == verb || own(v) || !methods.is_some_and(|m| m.contains_key(*v)))
-            .map(|(k, _)| k)
+        answered_verbs(verb)
+            .filter(|v| *v == verb || own(v) || !methods.is_some_and(|m| m.contains_key(*v)))
+            .map(|v| method_setting_key(path, v))
             .collect()
     };
     let mut out = Governance::default();
@@ -161,21 +161,29 @@ pub(super) fn governance(
             }
         }
     }
-    // A key one route gives up and another (an ANY beside it) still wants stays.
-    let wanted_keys: BTreeSet<String> = out.throttles_put.keys().cloned().collect();
-    let still_set = |k: &String| {
-        claims.assigned.iter().any(|(api, routes)| {
-            let throttled = wanted
-                .get(api)
-                .is_some_and(|w| w.governed.throttle.is_some());
-            throttled
-                && routes
-                    .keys()
-                    .any(|(p, v)| keys_of(p, v, &|x| owns(api, p, x)).contains(k))
+    // A key one route gives up and another (an ANY beside it) still wants stays: the keys
+    // of every throttled route that stays, taken once.
+    let still_set: BTreeSet<String> = claims
+        .assigned
+        .iter()
+        .filter(|(api, _)| {
+            wanted
+                .get(*api)
+                .is_some_and(|w| w.governed.throttle.is_some())
         })
-    };
-    out.throttles_remove
-        .retain(|k| !wanted_keys.contains(k) && !still_set(k));
+        .flat_map(|(api, routes)| {
+            routes
+                .keys()
+                .flat_map(|(p, v)| keys_of(p, v, &|x| owns(api, p, x)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let Governance {
+        throttles_put,
+        throttles_remove,
+        ..
+    } = &mut out;
+    throttles_remove.retain(|k| !throttles_put.contains_key(k) && !still_set.contains(k));
     out
 }
 
