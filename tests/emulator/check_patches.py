@@ -147,12 +147,12 @@ def method(gw, api, res, verb, integrate=True, **kwargs):
 def check_control_endpoint(c):
     eq(
         c.settings(),
-        (200, {"resource_quota": 40, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}}),
+        (200, {"resource_quota": 40, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}, "routing_rule_quota": 50}),
         "from env",
     )
     eq(
         c.settings({"resource_quota": 20}),
-        (200, {"resource_quota": 20, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}}),
+        (200, {"resource_quota": 20, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}, "routing_rule_quota": 50}),
         "quota changed, list kept",
     )
     status, body = c.settings({"resource_quota": 0, "deny_assume_role": []})
@@ -163,7 +163,7 @@ def check_control_endpoint(c):
     eq(status, 400, "bad account refused")
     eq(
         c.settings()[1],
-        {"resource_quota": 20, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}},
+        {"resource_quota": 20, "deny_assume_role": [DENIED], "vpc_link_v2_status": {}, "routing_rule_quota": 50},
         "nothing changed",
     )
     eq(c.settings({"resource_quota": 300})[0], 200, "restored")
@@ -608,7 +608,61 @@ def check_patch_19_vpc_link_v2_status(c):
     c.settings({"vpc_link_v2_status": {link: ["INACTIVE", "idle for 60 days"]}})
     got = v2.get_vpc_link(VpcLinkId=link)
     eq((got["VpcLinkStatus"], got.get("VpcLinkStatusMessage")), ("INACTIVE", "idle for 60 days"), "forced")
-    c.settings({"vpc_link_v2_status": {}})
+    c.settings({"vpc_link_v2_status": {}, "routing_rule_quota": 50})
+
+
+def check_patch_20_21_routing_rules(c):
+    gw = c.client("apigateway")
+    v2 = c.client("apigatewayv2")
+    api, root = new_api(gw, name="cell")
+    method(gw, api, root, "GET")
+    gw.create_deployment(restApiId=api, stageName="prd")
+    gw.create_domain_name(domainName="mapped.example.com", regionalCertificateArn="arn:aws:acm:x")
+    eq(gw.get_domain_name(domainName="mapped.example.com")["routingMode"], "BASE_PATH_MAPPING_ONLY", "default mode")
+    rule = {
+        "Actions": [{"InvokeApi": {"ApiId": api, "Stage": "prd", "StripBasePath": False}}],
+        "Conditions": [{"MatchBasePaths": {"AnyOf": ["orders"]}}],
+        "Priority": 10,
+    }
+    expect_error(lambda: v2.create_routing_rule(DomainName="mapped.example.com", **rule), 400, "BadRequestException")
+    expect_error(lambda: v2.create_routing_rule(DomainName="nope.example.com", **rule), 404, "NotFoundException")
+    gw.create_domain_name(
+        domainName="cells.example.com",
+        regionalCertificateArn="arn:aws:acm:x",
+        routingMode="ROUTING_RULE_THEN_BASE_PATH_MAPPING",
+    )
+    made = v2.create_routing_rule(DomainName="cells.example.com", **rule)
+    eq(made["ResponseMetadata"]["HTTPStatusCode"], 201, "created")
+    rid = made["RoutingRuleId"]
+    eq(made["Actions"][0]["InvokeApi"]["ApiId"], api, "action kept")
+    eq(made["RoutingRuleArn"].endswith(f"/domainnames/cells.example.com/routingrules/{rid}"), True, "ARN")
+    expect_error(lambda: v2.create_routing_rule(DomainName="cells.example.com", **rule), 409, "ConflictException")
+    bad = dict(rule, Priority=11, Conditions=[{"MatchBasePaths": {"AnyOf": ["/orders"]}}])
+    expect_error(lambda: v2.create_routing_rule(DomainName="cells.example.com", **bad), 400, "BadRequestException")
+    two = dict(rule, Priority=11, Conditions=[{"MatchBasePaths": {"AnyOf": ["a"]}}, {"MatchBasePaths": {"AnyOf": ["b"]}}])
+    expect_error(lambda: v2.create_routing_rule(DomainName="cells.example.com", **two), 400, "BadRequestException")
+    far = dict(rule, Priority=1_000_001)
+    expect_error(lambda: v2.create_routing_rule(DomainName="cells.example.com", **far), 400, "BadRequestException")
+    other = dict(rule, Actions=[{"InvokeApi": {"ApiId": "nope00", "Stage": "prd"}}], Priority=12)
+    expect_error(lambda: v2.create_routing_rule(DomainName="cells.example.com", **other), 400, "BadRequestException")
+    # Put replaces and keeps the id.
+    moved = dict(rule, Priority=20, Conditions=[{"MatchBasePaths": {"AnyOf": ["shop"]}}])
+    put = v2.put_routing_rule(DomainName="cells.example.com", RoutingRuleId=rid, **moved)
+    eq((put["RoutingRuleId"], put["Priority"]), (rid, 20), "put keeps the id")
+    eq(v2.get_routing_rule(DomainName="cells.example.com", RoutingRuleId=rid)["Conditions"][0]["MatchBasePaths"]["AnyOf"], ["shop"], "replaced")
+    # Quota and paging.
+    c.settings({"routing_rule_quota": 3})
+    for p in (30, 40):
+        v2.create_routing_rule(DomainName="cells.example.com", **dict(rule, Priority=p))
+    expect_error(lambda: v2.create_routing_rule(DomainName="cells.example.com", **dict(rule, Priority=50)), 429, "LimitExceededException")
+    c.settings({"routing_rule_quota": 50})
+    page = v2.list_routing_rules(DomainName="cells.example.com", MaxResults=2)
+    eq([r["Priority"] for r in page["RoutingRules"]], [20, 30], "first page by priority")
+    rest = v2.list_routing_rules(DomainName="cells.example.com", MaxResults=2, NextToken=page["NextToken"])
+    eq(([r["Priority"] for r in rest["RoutingRules"]], rest.get("NextToken")), ([40], None), "last page")
+    got = v2.delete_routing_rule(DomainName="cells.example.com", RoutingRuleId=rid)
+    eq(got["ResponseMetadata"]["HTTPStatusCode"], 204, "deleted")
+    expect_error(lambda: v2.get_routing_rule(DomainName="cells.example.com", RoutingRuleId=rid), 404, "NotFoundException")
 
 
 def check_spoke_account(c):

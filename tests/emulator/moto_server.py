@@ -189,6 +189,8 @@ SETTINGS = {
     "deny_assume_role": [],
     # VPC link V2 id -> [status, message]: the state AWS moves a link to (patch 19).
     "vpc_link_v2_status": {},
+    # AWS's default "Routing rules per domain": 50, adjustable (patch 21).
+    "routing_rule_quota": 50,
 }
 
 # Patch 6: PutMethod on a verb the resource already has answers 409 ConflictException
@@ -697,6 +699,225 @@ def _vpc_link_v2_json_with_status(self):
 
 _VpcLinkV2.to_json = _vpc_link_v2_json_with_status
 
+# Patch 20: a REST custom domain's routing mode. moto's CreateDomainName drops
+# `routingMode`; AWS keeps it (default BASE_PATH_MAPPING_ONLY) and returns it with the domain
+# (apigateway CreateDomainName / DomainName: `routingMode`, one of BASE_PATH_MAPPING_ONLY,
+# ROUTING_RULE_ONLY, ROUTING_RULE_THEN_BASE_PATH_MAPPING; "Set the routing mode for your
+# custom domain name", API Gateway Developer Guide).
+from moto.apigateway.models import DomainName as _DomainName  # noqa: E402
+
+_ROUTING_MODES = ("BASE_PATH_MAPPING_ONLY", "ROUTING_RULE_ONLY", "ROUTING_RULE_THEN_BASE_PATH_MAPPING")
+_create_domain_name = APIGatewayResponse.create_domain_name
+_domain_json = _DomainName.to_json
+
+
+def _create_domain_name_with_mode(self):
+    mode = self._get_param("routingMode") or "BASE_PATH_MAPPING_ONLY"
+    if mode not in _ROUTING_MODES:
+        return 400, {"x-amzn-ErrorType": "BadRequestException"}, json.dumps({
+            "message": f"Invalid routing mode: {mode}; one of {', '.join(_ROUTING_MODES)}"
+        })
+    status, headers, body = _create_domain_name(self)
+    domain = self.backend.domain_names.get(self._get_param("domainName"))
+    if domain is not None:
+        domain.routing_mode = mode
+        body = json.dumps(domain.to_json())
+    return status, headers, body
+
+
+def _domain_json_with_mode(self):
+    out = _domain_json(self)
+    out["routingMode"] = getattr(self, "routing_mode", "BASE_PATH_MAPPING_ONLY")
+    return out
+
+
+APIGatewayResponse.create_domain_name = _create_domain_name_with_mode
+_DomainName.to_json = _domain_json_with_mode
+
+# Patch 21: routing rules of a REST custom domain (apigatewayv2 Create/Get/Put/Delete/
+# ListRoutingRules; moto has none). Shapes from the API reference
+# (`/v2/domainnames/{domainName}/routingrules[/{routingRuleId}]`, botocore apigatewayv2
+# service-2.json): Create answers 201, Get/Put/List 200, Delete 204; a rule is
+# {actions, conditions, priority, routingRuleArn, routingRuleId}. Validation from "Routing
+# rules to connect API stages to a custom domain name for REST APIs": priority 1-1,000,000
+# and unique per domain ("Rules can't have the same priority": 409 ConflictException, the
+# one conflict the model lists for Create/Put); one action (invokeApi of a REST API of the
+# same account, with a stage); at most one base path condition and two header conditions,
+# each `anyOf` with one value; a base path under 128 characters of letters, digits and
+# `$-_.+!*'()/`, not starting or ending with `/`; 50 rules per domain ("Routing rules per
+# domain", adjustable: the `routing_rule_quota` setting); no rules while the domain's mode
+# is BASE_PATH_MAPPING_ONLY; an unknown domain or rule: 404 NotFoundException. Messages are
+# ours where the reference gives none.
+import string as _string  # noqa: E402
+from urllib.parse import parse_qs as _parse_qs  # noqa: E402
+
+from moto.apigateway.models import apigateway_backends as _apigateway_backends  # noqa: E402
+from moto.iam.models import get_account_id_from as _account_of_key  # noqa: E402
+
+_RULES_LOCK = threading.Lock()
+# (account, region, domain) -> {rule id: rule}
+_RULES = {}
+_RULES_PATH = re.compile(r"^/v2/domainnames/([^/]+)/routingrules(?:/([^/]+))?/?$")
+_BASE_PATH = re.compile(r"^[A-Za-z0-9$\-_.+!*'()/]{1,127}$")
+_HEADER = re.compile(r"^[A-Za-z0-9*?\-!#$%&'.^_`|~]+$")
+
+
+class _RuleError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _caller(environ):
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = re.search(r"Credential=([^/]+)/\d{8}/([^/]+)/", auth)
+    if not m:
+        raise _RuleError(403, "AccessDeniedException", "Missing Authentication Token")
+    return _account_of_key(m.group(1)), m.group(2)
+
+
+def _rule_json(account, region, domain, rule_id, rule):
+    return {
+        "actions": rule["actions"],
+        "conditions": rule["conditions"],
+        "priority": rule["priority"],
+        "routingRuleArn": f"arn:aws:apigateway:{region}:{account}:/domainnames/{domain}/routingrules/{rule_id}",
+        "routingRuleId": rule_id,
+    }
+
+
+def _validated_rule(body, account, region, rules, rule_id=None):
+    if not isinstance(body, dict):
+        raise _RuleError(400, "BadRequestException", "Invalid request body")
+    for field in ("actions", "conditions", "priority"):
+        if field not in body:
+            raise _RuleError(400, "BadRequestException", f"{field} is required")
+    priority = body["priority"]
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 1_000_000:
+        raise _RuleError(400, "BadRequestException", "priority must be between 1 and 1000000")
+    actions = body["actions"]
+    if not isinstance(actions, list) or len(actions) != 1 or not isinstance(actions[0], dict):
+        raise _RuleError(400, "BadRequestException", "A routing rule must have exactly one action")
+    invoke = actions[0].get("invokeApi")
+    if not isinstance(invoke, dict) or not invoke.get("apiId") or not invoke.get("stage"):
+        raise _RuleError(400, "BadRequestException", "invokeApi requires apiId and stage")
+    backend = _apigateway_backends[account][region]
+    api = backend.apis.get(invoke["apiId"])
+    if api is None:
+        raise _RuleError(400, "BadRequestException", f"Invalid API identifier specified {account}:{invoke['apiId']}")
+    if invoke["stage"] not in api.stages:
+        raise _RuleError(400, "BadRequestException", f"Invalid stage identifier specified: {invoke['stage']}")
+    conditions = body["conditions"]
+    if not isinstance(conditions, list):
+        raise _RuleError(400, "BadRequestException", "conditions must be a list")
+    base_paths = headers = 0
+    for c in conditions:
+        if not isinstance(c, dict) or len(c) != 1:
+            raise _RuleError(400, "BadRequestException", "A condition has one of matchBasePaths, matchHeaders")
+        if "matchBasePaths" in c:
+            base_paths += 1
+            any_of = (c["matchBasePaths"] or {}).get("anyOf")
+            if not isinstance(any_of, list) or len(any_of) != 1:
+                raise _RuleError(400, "BadRequestException", "matchBasePaths.anyOf must hold one base path")
+            path = any_of[0]
+            if not isinstance(path, str) or not _BASE_PATH.match(path) or path.startswith("/") or path.endswith("/"):
+                raise _RuleError(400, "BadRequestException", f"Invalid base path: {path}")
+        elif "matchHeaders" in c:
+            headers += 1
+            any_of = (c["matchHeaders"] or {}).get("anyOf")
+            if not isinstance(any_of, list) or len(any_of) != 1 or not isinstance(any_of[0], dict):
+                raise _RuleError(400, "BadRequestException", "matchHeaders.anyOf must hold one header")
+            h = any_of[0]
+            if not _HEADER.match(str(h.get("header", ""))) or len(h["header"]) >= 40 or not _HEADER.match(
+                str(h.get("valueGlob", ""))
+            ):
+                raise _RuleError(400, "BadRequestException", "Invalid header condition")
+        else:
+            raise _RuleError(400, "BadRequestException", "A condition has one of matchBasePaths, matchHeaders")
+    if base_paths > 1 or headers > 2:
+        raise _RuleError(
+            400, "BadRequestException", "A routing rule has at most one base path condition and two header conditions"
+        )
+    for other_id, other in rules.items():
+        if other_id != rule_id and other["priority"] == priority:
+            raise _RuleError(409, "ConflictException", f"A routing rule with priority {priority} already exists")
+    return {"actions": actions, "conditions": conditions, "priority": priority}
+
+
+def _routing_rules(environ, domain, rule_id):
+    account, region = _caller(environ)
+    backend = _apigateway_backends[account][region]
+    found = backend.domain_names.get(domain)
+    if found is None:
+        raise _RuleError(404, "NotFoundException", f"Invalid domain name identifier specified: {domain}")
+    method = environ.get("REQUEST_METHOD")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    with _RULES_LOCK:
+        rules = _RULES.setdefault((account, region, domain), {})
+        if rule_id is None and method == "POST":
+            if getattr(found, "routing_mode", "BASE_PATH_MAPPING_ONLY") == "BASE_PATH_MAPPING_ONLY":
+                raise _RuleError(
+                    400, "BadRequestException",
+                    f"Routing rules cannot be created while {domain} has routing mode BASE_PATH_MAPPING_ONLY",
+                )
+            with _SETTINGS_LOCK:
+                quota = SETTINGS["routing_rule_quota"]
+            if len(rules) >= quota:
+                raise _RuleError(429, "LimitExceededException", f"Routing rules per domain: the limit of {quota} is reached")
+            rule = _validated_rule(json.loads(raw or b"{}"), account, region, rules)
+            alphabet = _string.ascii_lowercase + _string.digits
+            new_id = "".join(random.choice(alphabet) for _ in range(6))
+            while new_id in rules:
+                new_id = "".join(random.choice(alphabet) for _ in range(6))
+            rules[new_id] = rule
+            return 201, _rule_json(account, region, domain, new_id, rule)
+        if rule_id is None and method == "GET":
+            query = _parse_qs(environ.get("QUERY_STRING", ""))
+            try:
+                size = int(query.get("maxResults", ["100"])[0])
+                start = int(query.get("nextToken", ["0"])[0])
+            except ValueError:
+                raise _RuleError(400, "BadRequestException", "Invalid maxResults or nextToken") from None
+            if not 1 <= size <= 100 or start < 0:
+                raise _RuleError(400, "BadRequestException", "maxResults must be between 1 and 100")
+            ordered = sorted(rules.items(), key=lambda kv: kv[1]["priority"])
+            page = ordered[start:start + size]
+            out = {"routingRules": [_rule_json(account, region, domain, i, r) for i, r in page]}
+            if start + size < len(ordered):
+                out["nextToken"] = str(start + size)
+            return 200, out
+        if rule_id is not None and rule_id not in rules:
+            raise _RuleError(404, "NotFoundException", f"Invalid routing rule identifier specified: {rule_id}")
+        if method == "GET":
+            return 200, _rule_json(account, region, domain, rule_id, rules[rule_id])
+        if method == "PUT":
+            rule = _validated_rule(json.loads(raw or b"{}"), account, region, rules, rule_id)
+            rules[rule_id] = rule
+            return 200, _rule_json(account, region, domain, rule_id, rule)
+        if method == "DELETE":
+            del rules[rule_id]
+            return 204, None
+    raise _RuleError(405, "MethodNotAllowedException", f"{method} is not supported here")
+
+
+def _routing_rules_app(environ, start_response, domain, rule_id):
+    try:
+        status, reply = _routing_rules(environ, domain, rule_id)
+        headers = [("Content-Type", "application/json")]
+    except _RuleError as e:
+        status, reply = e.status, {"message": e.message}
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", e.code)]
+    except (ValueError, KeyError) as e:  # malformed JSON or body
+        status, reply = 400, {"message": f"Invalid request body: {e}"}
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "BadRequestException")]
+    body = b"" if reply is None else json.dumps(reply).encode()
+    reasons = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
+               404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 429: "Too Many Requests"}
+    start_response(f"{status} {reasons.get(status, 'Error')}", headers + [("Content-Length", str(len(body)))])
+    return [body]
+
+
 # Control endpoint: POST /_frontdoor/settings with a JSON object changes this server's
 # settings (keys not given stay; unknown keys or bad values: 400 and nothing changes) and
 # answers 200 with the current settings; GET answers them too. `/_frontdoor` can be no AWS
@@ -719,6 +940,10 @@ def _validated(changes):
             ):
                 raise ValueError("deny_assume_role must be a list of 12-digit account ids")
             out[key] = list(value)
+        elif key == "routing_rule_quota":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError("routing_rule_quota must be a positive integer")
+            out[key] = value
         elif key == "vpc_link_v2_status":
             statuses = {"PENDING", "AVAILABLE", "DELETING", "FAILED", "INACTIVE"}
             if not isinstance(value, dict) or not all(
@@ -764,6 +989,9 @@ _dispatch = DomainDispatcherApplication.__call__
 def _dispatch_with_settings(self, environ, start_response):
     if environ.get("PATH_INFO") == _SETTINGS_PATH:
         return _settings_app(environ, start_response)
+    rules = _RULES_PATH.match(environ.get("PATH_INFO") or "")
+    if rules:
+        return _routing_rules_app(environ, start_response, rules.group(1), rules.group(2))
     return _dispatch(self, environ, start_response)
 
 
