@@ -151,12 +151,18 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
             }
             if let Some(app) = &route_app {
                 let observed = routes::observe(app, &sweep).await?;
-                let plan = routes::plan(&observed, &Context::from_app(app));
                 out.route_policy(&observed, &app.config);
                 if matches!(cli.command, Command::Status) {
                     out.routes_status(&observed, &app.config);
                 }
-                out.route_plan(&plan, matches!(cli.command, Command::Status));
+                if app.config.cells.len() > 1 {
+                    let plans =
+                        routes::plan_cells(app, &sweep, &routes::Budget::unlimited()).await?;
+                    out.cell_plans(&plans);
+                } else {
+                    let plan = routes::plan(&observed, &Context::from_app(app));
+                    out.route_plan(&plan, matches!(cli.command, Command::Status));
+                }
             }
             out.finish();
         }

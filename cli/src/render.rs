@@ -170,6 +170,48 @@ impl Output {
         self.doc.insert("policy".into(), policy);
     }
 
+    /// Each cell's writes, where every API and first segment is placed, and the routing
+    /// rule writes (issue 23).
+    pub(crate) fn cell_plans(&mut self, plans: &routes::CellPlans) {
+        let cells: Vec<Value> = plans
+            .cells
+            .iter()
+            .zip(&plans.ids)
+            .map(|(cell, id)| {
+                let plan = &cell.plan;
+                json!({
+                    "cell": id,
+                    "apis": plan.apis.keys().map(ToString::to_string).collect::<Vec<_>>(),
+                    "resources_to_create": plan.creates().count(),
+                    "methods_to_put": plan.put_methods().count(),
+                    "methods_to_delete": plan.delete_methods.len(),
+                    "resources_to_delete": plan.delete_resources.len(),
+                    "deploy": plan.deploy,
+                    "public_resources": plan.public_resources,
+                    "statuses": plan.statuses().map(|(a, s)| (a.to_string(), s.to_string()))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                })
+            })
+            .collect();
+        let segments: std::collections::BTreeMap<&String, &String> = plans
+            .placed
+            .homes
+            .iter()
+            .filter_map(|(s, c)| Some((s, plans.ids.get(*c)?)))
+            .collect();
+        let rules = plans.rules(None);
+        let rules = json!({
+            "create": rules.create.iter().map(|(s, r)| (s.clone(), json!({"cell": r.api_id, "priority": r.priority}))).collect::<Map<_, _>>(),
+            "replace": rules.replace.iter().map(|(s, r)| (s.clone(), json!({"id": r.id, "cell": r.api_id}))).collect::<Map<_, _>>(),
+            "delete": rules.delete,
+            "overlapped_by_others": rules.overlapped,
+            "over_quota": rules.over_quota,
+        });
+        self.value("cells", Value::Array(cells));
+        self.value("first_segments", json!(segments));
+        self.value("routing_rules", rules);
+    }
+
     pub(crate) fn routes_status(&mut self, observed: &RoutesObserved, config: &RouteSyncConfig) {
         let mut apis = Vec::new();
         for (api, record) in &observed.records {
@@ -181,8 +223,13 @@ impl Output {
                 .iter()
                 .flat_map(|(p, verbs)| verbs.iter().map(move |v| format!("{v} {p}")))
                 .collect();
+            let cell = record
+                .cell
+                .clone()
+                .unwrap_or_else(|| config.public_api_id.to_string());
             apis.push(json!({"owner": api.to_string(), "name": name, "url": url,
-                             "private_url": private_url, "status": status, "routes": routes}));
+                             "private_url": private_url, "status": status, "routes": routes,
+                             "cell": cell}));
         }
         let owners = observed.route_owners();
         let mut tree = Vec::new();
@@ -215,7 +262,7 @@ impl Output {
                     a["name"].as_str().unwrap_or(""),
                     a["owner"].as_str().unwrap_or("")
                 );
-                for k in ["status", "url", "private_url"] {
+                for k in ["status", "url", "private_url", "cell"] {
                     println!("    {k:<12} {}", a[k].as_str().unwrap_or("-"));
                 }
             }

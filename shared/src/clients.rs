@@ -164,6 +164,8 @@ pub struct RouteClients {
     pub sqs: aws_sdk_sqs::Client,
     /// API Gateway in the hub: the public API.
     pub apigateway: aws_sdk_apigateway::Client,
+    /// API Gateway's V2 API in the hub: the custom domain's routing rules (cells).
+    pub apigatewayv2: aws_sdk_apigatewayv2::Client,
     /// API Gateway in each spoke, through its read-only role.
     pub spokes: Spokes,
     /// The region every client talks to.
@@ -202,6 +204,7 @@ impl Function for RouteSyncConfig {
                     .retry_classifier(QuotaIsNotThrottling)
                     .build(),
             ),
+            apigatewayv2: hub_client!(aws_sdk_apigatewayv2, sdk, calls),
             spokes: Spokes {
                 sdk: sdk.clone(),
                 calls: calls.clone(),

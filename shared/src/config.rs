@@ -74,6 +74,29 @@ pub const DEFAULT_ACCOUNT_API_QUOTA: &str = "50";
 pub const ROUTE_MODE: &str = "FRONTDOOR_ROUTE_MODE";
 /// The public custom domain (mapped to the public stage) every published URL is on.
 pub const PUBLIC_DOMAIN: &str = "FRONTDOOR_PUBLIC_DOMAIN";
+/// The cells: every public REST API behind the domain, `api-id[:authorizer-id]`,
+/// comma-separated, the first being [`PUBLIC_API_ID`] (the domain's base path mapping).
+pub const CELLS: &str = "FRONTDOOR_CELLS";
+/// Routing rules the custom domain takes (AWS's "Routing rules per domain").
+pub const ROUTING_RULE_QUOTA: &str = "FRONTDOOR_ROUTING_RULE_QUOTA";
+/// Default for [`ROUTING_RULE_QUOTA`]: AWS's default quota.
+pub const DEFAULT_ROUTING_RULE_QUOTA: &str = "50";
+/// Routing rules one spoke account's first path segments may take in all.
+pub const ACCOUNT_RULE_QUOTA: &str = "FRONTDOOR_ACCOUNT_RULE_QUOTA";
+/// Default for [`ACCOUNT_RULE_QUOTA`]: a tenth of the default quota, so ten teams with
+/// new first segments always find a rule.
+pub const DEFAULT_ACCOUNT_RULE_QUOTA: &str = "5";
+
+/// One cell: a public REST API behind the custom domain, with the stage, governance and
+/// `/health` of the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// Its REST API.
+    pub api_id: ApiId,
+    /// Its own authorizer, when the hub's policy names one (an authorizer belongs to one
+    /// REST API).
+    pub authorizer_id: Option<String>,
+}
 
 /// How an exposed API's routes are made on the public API.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -140,6 +163,9 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: WRITE_PACING, flag: "write-pacing", help: "Pace hub writes to AWS's documented rates (aws) or not (off) [aws]" },
     Variable { name: ROUTE_MODE, flag: "route-mode", help: "How routes are made unless expose:mode says: mirror (a resource per private resource) or proxy (two per subtree) [mirror]" },
     Variable { name: PUBLIC_DOMAIN, flag: "public-domain", help: "The custom domain mapped to the public stage; published URLs are https://{domain}/{mount}" },
+    Variable { name: CELLS, flag: "cells", help: "Every public REST API (cell) behind the domain, api-id[:authorizer-id], comma-separated, the public API first [the public API]" },
+    Variable { name: ROUTING_RULE_QUOTA, flag: "routing-rule-quota", help: "Routing rules the custom domain takes [50]" },
+    Variable { name: ACCOUNT_RULE_QUOTA, flag: "account-rule-quota", help: "Routing rules one spoke account's first segments may take [5]" },
     Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
     Variable { name: SPOKE_CONCURRENCY, flag: "spoke-concurrency", help: "Spoke accounts read at once [8]" },
     Variable { name: ACCOUNT_CONCURRENCY, flag: "account-concurrency", help: "Calls in flight to one spoke account [2]" },
@@ -196,6 +222,15 @@ pub struct RouteSyncConfig {
     pub route_mode: RouteMode,
     /// The custom domain mapped to the public stage, when there is one.
     pub public_domain: Option<String>,
+    /// Every cell, the first being the public API; one cell is a hub without cells.
+    pub cells: Vec<Cell>,
+    /// Which of [`RouteSyncConfig::cells`] this configuration writes to (`public_api_id`
+    /// and the policy's authorizer are that cell's).
+    pub cell: usize,
+    /// Routing rules the domain takes.
+    pub routing_rule_quota: usize,
+    /// Routing rules one account's first segments may take.
+    pub account_rule_quota: usize,
 }
 
 impl RouteSyncConfig {
@@ -241,6 +276,29 @@ impl RouteSyncConfig {
             vars.optional(governance::INTEGRATION_TARGET_ARN, parse_load_balancer_arn);
         let route_mode = vars.with_default(ROUTE_MODE, "mirror", RouteMode::parse);
         let public_domain = vars.optional(PUBLIC_DOMAIN, parse_domain_name);
+        let cells = vars.optional(CELLS, parse_cells);
+        let routing_rule_quota =
+            vars.with_default(ROUTING_RULE_QUOTA, DEFAULT_ROUTING_RULE_QUOTA, |s| {
+                parse_bound(s, 1_000_000)
+            });
+        let account_rule_quota =
+            vars.with_default(ACCOUNT_RULE_QUOTA, DEFAULT_ACCOUNT_RULE_QUOTA, |s| {
+                parse_bound(s, 1_000_000)
+            });
+        let cells = match (cells, &public_api_id, &governance) {
+            (Some(cells), Some(first), Some(policy)) => {
+                let domain = public_domain.is_some();
+                match check_cells(cells, first, policy, domain, ssm_prefix.as_ref()) {
+                    Ok(cells) => Some(cells),
+                    Err(why) => vars.problem(CELLS, why),
+                }
+            }
+            (None, Some(first), Some(policy)) => Some(vec![Cell {
+                api_id: first.clone(),
+                authorizer_id: policy.authorizer_id.clone(),
+            }]),
+            _ => None,
+        };
         let config = (|| {
             Some(Self {
                 vpc_endpoint_id: vpc_endpoint_id?,
@@ -264,10 +322,114 @@ impl RouteSyncConfig {
                 integration_target,
                 route_mode: route_mode?,
                 public_domain,
+                cells: cells?,
+                cell: 0,
+                routing_rule_quota: routing_rule_quota?,
+                account_rule_quota: account_rule_quota?,
             })
         })();
         vars.finish(config)
     }
+}
+
+impl RouteSyncConfig {
+    /// This configuration for writing to cell `index`: its REST API, its authorizer.
+    pub fn for_cell(&self, index: usize) -> Option<Self> {
+        let cell = self.cells.get(index)?;
+        let mut out = self.clone();
+        out.public_api_id = cell.api_id.clone();
+        out.governance.authorizer_id = cell.authorizer_id.clone();
+        out.cell = index;
+        Some(out)
+    }
+
+    /// The cell this configuration writes to, as registry records name it: `None` for the
+    /// first (every API of a one-cell hub), else the cell's REST API id.
+    pub fn cell_name(&self) -> Option<String> {
+        (self.cell > 0).then(|| self.public_api_id.to_string())
+    }
+
+    /// Where this cell's own state (owed deployment, learned quota) is kept: the prefix
+    /// itself for the first cell, as before cells; `{prefix}/cells/{api-id}` for the others.
+    pub fn cell_state_prefix(&self) -> SsmPrefix {
+        match self.cell_name() {
+            None => self.ssm_prefix.clone(),
+            Some(api) => SsmPrefix::parse(&format!("{}/cells/{api}", self.ssm_prefix))
+                .unwrap_or_else(|_| self.ssm_prefix.clone()),
+        }
+    }
+}
+
+/// `FRONTDOOR_CELLS`: `api-id[:authorizer-id]`, comma-separated.
+fn parse_cells(s: &str) -> Result<Vec<Cell>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let (api, authorizer) = match c.split_once(':') {
+                Some((a, z)) => (a, Some(parse_authorizer_id(z)?)),
+                None => (c, None),
+            };
+            Ok(Cell {
+                api_id: ApiId::parse(api)?,
+                authorizer_id: authorizer,
+            })
+        })
+        .collect()
+}
+
+/// The cells as configured, checked against the rest: the first is the public API, none
+/// twice, each with its own authorizer when the policy names one, and a domain to route
+/// them when there is more than one.
+fn check_cells(
+    mut cells: Vec<Cell>,
+    first: &ApiId,
+    policy: &Policy,
+    domain: bool,
+    prefix: Option<&SsmPrefix>,
+) -> Result<Vec<Cell>, String> {
+    if cells.first().map(|c| &c.api_id) != Some(first) {
+        return Err(format!(
+            "the first cell must be {PUBLIC_API_ID} ({first}): it is the API the domain's base path mapping serves"
+        ));
+    }
+    let ids: BTreeSet<&ApiId> = cells.iter().map(|c| &c.api_id).collect();
+    if ids.len() != cells.len() {
+        return Err("names a cell twice".into());
+    }
+    if cells.len() > 1 && !domain {
+        return Err(format!(
+            "names {} cells but {PUBLIC_DOMAIN} is not set: cells are reached through the domain's routing rules",
+            cells.len()
+        ));
+    }
+    // Each other cell keeps its own state under the prefix: it must make a valid name, or
+    // the cells would share one owed marker.
+    if let Some(prefix) = prefix {
+        for c in cells.iter().skip(1) {
+            SsmPrefix::parse(&format!("{prefix}/cells/{}", c.api_id)).map_err(|e| {
+                format!(
+                    "cell {}'s state under {SSM_PREFIX} is no parameter name: {e}",
+                    c.api_id
+                )
+            })?;
+        }
+    }
+    // The first cell's authorizer is the policy's own.
+    if cells[0].authorizer_id.is_none() {
+        cells[0].authorizer_id = policy.authorizer_id.clone();
+    }
+    if policy.authorizer_id.is_some() {
+        if let Some(c) = cells.iter().find(|c| c.authorizer_id.is_none()) {
+            return Err(format!(
+                "cell {} names no authorizer ({}:AUTHORIZER_ID) while {} is set: an authorizer belongs to one REST API",
+                c.api_id,
+                c.api_id,
+                governance::AUTHORIZER_ID
+            ));
+        }
+    }
+    Ok(cells)
 }
 
 /// The hub's route policy (`governance` module); `None` when a variable is bad (named).
@@ -569,6 +731,95 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn cells_start_with_the_public_api_and_need_a_domain_and_their_own_authorizers() {
+        let base = [
+            (VPC_ENDPOINT_ID, "vpce-0a1b2c3d4e5f60718"),
+            (PUBLIC_API_ID, "public0000"),
+            (VPC_LINK_ID, "link00"),
+            (ALLOWED_ACCOUNTS, "222222222222"),
+        ];
+        let with = |more: &[(&'static str, &'static str)]| {
+            let all: Vec<(&str, &str)> = base.iter().chain(more).copied().collect();
+            RouteSyncConfig::from_lookup(env(&all))
+        };
+        let one = with(&[]).unwrap();
+        assert_eq!(one.cells.len(), 1);
+        assert_eq!(one.cell_name(), None);
+        assert_eq!(one.cell_state_prefix(), one.ssm_prefix);
+        let two = with(&[
+            (CELLS, "public0000,second0000"),
+            (PUBLIC_DOMAIN, "api.example.com"),
+        ])
+        .unwrap();
+        let second = two.for_cell(1).unwrap();
+        assert_eq!(second.public_api_id.as_str(), "second0000");
+        assert_eq!(second.cell_name().as_deref(), Some("second0000"));
+        assert_eq!(
+            second.cell_state_prefix().to_string(),
+            "/frontdoor/cells/second0000"
+        );
+        assert!(two.for_cell(2).is_none());
+        for (more, says) in [
+            (
+                vec![
+                    (CELLS, "second0000,public0000"),
+                    (PUBLIC_DOMAIN, "api.example.com"),
+                ],
+                "the first cell must be FRONTDOOR_PUBLIC_API_ID",
+            ),
+            (
+                vec![
+                    (CELLS, "public0000,public0000"),
+                    (PUBLIC_DOMAIN, "api.example.com"),
+                ],
+                "names a cell twice",
+            ),
+            (
+                vec![(CELLS, "public0000,second0000")],
+                "FRONTDOOR_PUBLIC_DOMAIN is not set",
+            ),
+            (
+                vec![
+                    (CELLS, "public0000,second0000"),
+                    (PUBLIC_DOMAIN, "api.example.com"),
+                    (governance::AUTHORIZER_ID, "auth00"),
+                ],
+                "cell second0000 names no authorizer",
+            ),
+        ] {
+            let err = with(&more).unwrap_err().to_string();
+            assert!(
+                err.contains("FRONTDOOR_CELLS") && err.contains(says),
+                "{err}"
+            );
+        }
+        let governed = with(&[
+            (CELLS, "public0000,second0000:auth22"),
+            (PUBLIC_DOMAIN, "api.example.com"),
+            (governance::AUTHORIZER_ID, "auth00"),
+        ])
+        .unwrap();
+        assert_eq!(
+            governed
+                .for_cell(1)
+                .unwrap()
+                .governance
+                .authorizer_id
+                .as_deref(),
+            Some("auth22")
+        );
+        assert_eq!(
+            governed
+                .for_cell(0)
+                .unwrap()
+                .governance
+                .authorizer_id
+                .as_deref(),
+            Some("auth00")
+        );
     }
 
     #[test]

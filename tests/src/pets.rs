@@ -185,19 +185,7 @@ pub async fn seed(emulator: &Emulator) -> Pets {
         .send()
         .await
         .expect("CreateVpcLink");
-    let public = gw
-        .create_rest_api()
-        .name("public-pets")
-        .endpoint_configuration(
-            EndpointConfiguration::builder()
-                .types(EndpointType::Regional)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateRestApi");
-    let public_api_id = public.id().expect("id").to_string();
-    add_resource(&hub_sdk, &public_api_id, "/health", "GET").await;
+    let public_api_id = public_api(&hub_sdk, "public-pets").await;
     let policy = seed_policy(&hub.vpce_id);
     let cats = private_api(
         &b,
@@ -478,5 +466,45 @@ pub async fn wide_api(
             .await
             .expect("CreateDeployment");
     }
+    id
+}
+
+/// `extra` more cells beside the seed's public API (each a regional REST API with `/health`,
+/// deployed to `prd`) and the custom domain `domain` in `ROUTING_RULE_THEN_BASE_PATH_MAPPING`
+/// mode (launcher patch 20): every cell's id, the public API's first.
+pub async fn add_cells(pets: &Pets, extra: usize, domain: &str) -> Vec<String> {
+    let gw = aws_sdk_apigateway::Client::new(&pets.hub_sdk);
+    let mut ids = vec![pets.public_api_id.clone()];
+    for i in 1..=extra {
+        let id = public_api(&pets.hub_sdk, &format!("public-cell-{i}")).await;
+        deploy(&pets.hub_sdk, &id).await;
+        ids.push(id);
+    }
+    gw.create_domain_name()
+        .domain_name(domain)
+        .regional_certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/x")
+        .routing_mode(aws_sdk_apigateway::types::RoutingMode::RoutingRuleThenBasePathMapping)
+        .send()
+        .await
+        .expect("CreateDomainName");
+    ids
+}
+
+/// A regional REST API in the hub with the template's hand-made `GET /health`: the public
+/// API, or a cell.
+async fn public_api(sdk: &SdkConfig, name: &str) -> String {
+    let api = aws_sdk_apigateway::Client::new(sdk)
+        .create_rest_api()
+        .name(name)
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Regional)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateRestApi");
+    let id = api.id().expect("id").to_string();
+    add_resource(sdk, &id, "/health", "GET").await;
     id
 }

@@ -258,6 +258,52 @@ def check_route_sync_iam(label, template):
     check(f"{label}:{role} apigateway reaches the public stage only", 
           stages == {"/restapis/${Api}/stages/${PublicStage}"}, str(stages))
 
+    # Cells: the domain's routing rules, each action of its own, writes only at frontdoor's
+    # priorities (shared/src/routes/cells.rs FIRST_RULE_PRIORITY), so an operator's rule
+    # below them is out of route-sync's reach. A statement may sit in an Fn::If (HasDomain).
+    unwrapped = []
+    for st in stmts:
+        if isinstance(st, dict) and "Fn::If" in st:
+            unwrapped.extend(b for b in st["Fn::If"][1:] if isinstance(b, dict) and "Effect" in b)
+        else:
+            unwrapped.append(st)
+    rule_actions = {a.split(":", 1)[1]: st for st in unwrapped for a in actions(st)
+                    if a.endswith("RoutingRule") or a.endswith("RoutingRules")}
+    check(f"{label}:{role} routing rule actions are exactly route-sync's calls",
+          set(rule_actions) == {"ListRoutingRules", "GetRoutingRule", "CreateRoutingRule",
+                                "UpdateRoutingRule", "DeleteRoutingRule"}, str(sorted(rule_actions)))
+    first = re.search(r"FIRST_RULE_PRIORITY: u32 = ([0-9_]+);",
+                      (ROOT / "shared/src/routes/cells.rs").read_text())
+    floor = int(first.group(1).replace("_", "")) if first else None
+    keys = {"CreateRoutingRule": ("NumericGreaterThanEquals", ["apigateway:Request/Priority"]),
+            "UpdateRoutingRule": ("NumericGreaterThanEquals",
+                                  ["apigateway:Request/Priority", "apigateway:Resource/Priority"]),
+            "DeleteRoutingRule": ("NumericGreaterThanEqualsIfExists", ["apigateway:Resource/Priority"])}
+    for action, (operator, needed) in keys.items():
+        cond = rule_actions.get(action, {}).get("Condition", {}).get(operator, {})
+        check(f"{label}:{role} {action} only at priorities from {floor}",
+              floor is not None and all(str(cond.get(k)) == str(floor) for k in needed), json.dumps(cond))
+    for action, st in rule_actions.items():
+        arns = [sub_string(r)[0] for r in as_list(st.get("Resource", []))]
+        check(f"{label}:{role} {action} on the domain's routing rules only",
+              bool(arns) and all(isinstance(a, str) and "/domainnames/${DomainName}/routingrules" in a
+                                 and ":${AWS::AccountId}:" in a for a in arns), str(arns))
+
+    # SSM: every parameter route-sync reads or writes (registry.rs, routes/owed.rs, the
+    # cells' rule records and state: routes/cell_sync.rs, config.rs cell_state_prefix).
+    want_ssm = {"/registry/apis", "/registry/apis/*", "/registry/deployment-owed",
+                "/registry/deployment-owed/*", "/registry/resource-quota", "/registry/sweep-cursor",
+                "/registry/rules", "/registry/rules/*", "/cells/*", "/apis/*"}
+    ssm = set()
+    for st in unwrapped:
+        if st.get("Effect") == "Allow" and "ssm:PutParameter" in actions(st):
+            for r in as_list(st.get("Resource", [])):
+                arn, _ = sub_string(r)
+                if isinstance(arn, str) and "parameter${SsmPrefix}" in arn:
+                    ssm.add(arn.split("parameter${SsmPrefix}", 1)[1])
+    check(f"{label}:{role} ssm grants are exactly route-sync's parameters", ssm == want_ssm,
+          f"extra {sorted(ssm - want_ssm)}, missing {sorted(want_ssm - ssm)}")
+
     # sts:AssumeRole only in the allowed accounts.
     assume = [st for st in stmts
               if st.get("Effect") == "Allow" and "sts:AssumeRole" in actions(st)]

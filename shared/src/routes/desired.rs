@@ -62,6 +62,11 @@ pub struct Context {
     pub route_mode: RouteMode,
     /// The public custom domain every published URL is on, when there is one.
     pub public_domain: Option<String>,
+    /// The cell this plan writes to, as records name it (`None`: the first cell).
+    pub cell: Option<String>,
+    /// First path segments that live in other cells, each with that cell's REST API id:
+    /// a route under one is another cell's, so asking for it is a conflict.
+    pub foreign_segments: BTreeMap<String, String>,
 }
 
 impl Context {
@@ -86,6 +91,8 @@ impl Context {
             integration_target: c.integration_target.clone(),
             route_mode: c.route_mode,
             public_domain: c.public_domain.clone(),
+            cell: c.cell_name(),
+            foreign_segments: BTreeMap::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 use super::desired::Context;
 use super::{PrivateApi, PrivateResource};
 use crate::ids::{AccountId, ApiId, ApiRef, SsmPrefix, VpceId};
+use std::collections::BTreeMap;
 
 pub(crate) const HUB: &str = "vpce-0a1b2c3d4e5f60718";
 
@@ -26,6 +27,8 @@ pub(crate) fn ctx() -> Context {
         integration_target: None,
         route_mode: crate::config::RouteMode::Mirror,
         public_domain: None,
+        cell: None,
+        foreign_segments: BTreeMap::new(),
     }
 }
 

@@ -7,6 +7,8 @@
 
 mod apply;
 pub mod budget;
+mod cell_sync;
+pub mod cells;
 pub mod desired;
 pub mod diff;
 #[cfg(test)]
@@ -30,8 +32,9 @@ use crate::ids::{AccountId, ApiRef};
 
 pub use apply::{apply, verify, Applied};
 pub use budget::Budget;
+pub use cell_sync::{plan_cells, rule_parameter, CellPlan, CellPlans, RuleRecord};
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
-pub use observe::{observe, observe_within};
+pub use observe::{observe, observe_cell, observe_within, CellObserved};
 pub use owed::Owed;
 pub use status::{Holder, Status, StatusKind};
 
@@ -142,6 +145,10 @@ pub struct Record {
     /// account as `dropped` paths are.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub former_names: BTreeMap<String, u64>,
+    /// The cell (public REST API id) it is placed in; `None` is the first cell, where every
+    /// API of a one-cell hub lives. Placement is sticky: a live API never moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
 }
 
 impl Record {
@@ -193,9 +200,10 @@ impl Record {
             released: self.released,
             mount: self.mount.clone(),
             former_names: self.former_names.clone(),
+            cell: self.cell.clone(),
             ..Record::default()
         }];
-        // The first part also carries the name, the mount and the former names.
+        // The first part also carries the name, the mount, the former names and the cell.
         let mut used = crate::registry::encode(name, &parts[0]).map_or(BUDGET, |v| v.len());
         let mut room = |need: usize, parts: &mut Vec<Record>| {
             if used + need > BUDGET && used > 0 {
@@ -251,6 +259,8 @@ impl Record {
             created: self.created.union(&other.created).cloned().collect(),
             reserved: self.reserved.union(&other.reserved).cloned().collect(),
             mount: self.mount.clone().or_else(|| other.mount.clone()),
+            // Placement is sticky: the recorded cell stays.
+            cell: self.cell.clone().or_else(|| other.cell.clone()),
             // The earliest release: a hold never restarts by itself.
             released: match (self.released, other.released) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -507,6 +517,9 @@ pub async fn reconcile_with(
     deploy: Deploy,
     budget: &Budget,
 ) -> Result<Report> {
+    if app.config.cells.len() > 1 {
+        return cell_sync::reconcile_cells(app, scope, deploy, budget).await;
+    }
     let before = app.clients.calls.snapshot();
     let observed = observe_within(app, scope, budget).await?;
     let plan = plan(&observed, &desired::Context::from_app(app));

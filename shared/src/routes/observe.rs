@@ -46,24 +46,83 @@ pub async fn observe_within(
     scope: &Scope,
     budget: &Budget,
 ) -> Result<Observed> {
+    let cell = observe_cell(app).await?;
+    observe_spokes(app, scope, budget, cell, &BTreeSet::new()).await
+}
+
+/// What is read of one cell (one public REST API): its resources, its stage, what its
+/// policy's authorizer is, and its own owed deployment and learned quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellObserved {
+    /// The cell's resources.
+    pub public: Vec<PublicResource>,
+    /// Its owed deployment, if any.
+    pub owed: Option<super::Owed>,
+    /// The parameters its owed marker's list is split over.
+    pub owed_parts: BTreeSet<String>,
+    /// The resource quota AWS enforced on it below the configured one.
+    pub learned_quota: Option<LearnedQuota>,
+    /// What its policy gives every route.
+    pub hub_auth: crate::governance::MethodAuth,
+    /// Its stage's settings and what the stage serves.
+    pub stage: super::StageSettings,
+}
+
+impl CellObserved {
+    /// `observed` as this cell sees it: the cell's resources, stage and own state.
+    pub fn into_observed(self, mut observed: Observed) -> Observed {
+        observed.public = self.public;
+        observed.deployment_owed = self.owed.is_some();
+        observed.owed = self.owed;
+        observed.owed_parts = self.owed_parts;
+        observed.learned_quota = self.learned_quota;
+        observed.hub_auth = self.hub_auth;
+        observed.stage = self.stage;
+        observed
+    }
+}
+
+/// Reads one cell: `app`'s configuration names it (`public_api_id`, its authorizer, its
+/// state prefix).
+pub async fn observe_cell(app: &App<RouteSyncConfig>) -> Result<CellObserved> {
     let config = &app.config;
     let public = resources(&app.clients.apigateway, config.public_api_id.as_str())
         .await
         .map(|all| all.into_iter().map(public_resource).collect::<Vec<_>>())?;
+    let state = config.cell_state_prefix();
+    let super::owed::Loaded { owed, parts } = super::owed::load(&app.clients.ssm, &state).await?;
+    let learned_quota = registry::load::<Option<LearnedQuota>>(
+        &app.clients.ssm,
+        &registry::learned_quota_parameter(&state),
+    )
+    .await?;
+    Ok(CellObserved {
+        public,
+        owed,
+        owed_parts: parts,
+        learned_quota,
+        hub_auth: hub_auth(app).await?,
+        stage: stage_settings(app).await?,
+    })
+}
+
+/// Observes the spokes and the registry for `scope`, around what was read of a cell (the
+/// first cell's view; the others swap in their own). `waiting_elsewhere` are APIs other
+/// cells' owed deployments wait on: read too when the scope includes the owed.
+pub(super) async fn observe_spokes(
+    app: &App<RouteSyncConfig>,
+    scope: &Scope,
+    budget: &Budget,
+    cell: CellObserved,
+    waiting_elsewhere: &BTreeSet<ApiRef>,
+) -> Result<Observed> {
+    let config = &app.config;
     let Registry {
         records,
         names: record_parameters,
         corrupt,
     } = records(app).await?;
-    let super::owed::Loaded {
-        owed,
-        parts: owed_parts,
-    } = super::owed::load(&app.clients.ssm, &config.ssm_prefix).await?;
-    let learned_quota = registry::load::<Option<LearnedQuota>>(
-        &app.clients.ssm,
-        &registry::learned_quota_parameter(&config.ssm_prefix),
-    )
-    .await?;
+    let owed = cell.owed.clone();
 
     let sweep_cursor = match scope.sweep {
         true => registry::load::<Option<String>>(
@@ -85,6 +144,13 @@ pub async fn observe_within(
     let waiting: BTreeSet<ApiRef> = match (&owed, scope.owed) {
         (Some(o), true) => o.waiting(),
         _ => BTreeSet::new(),
+    };
+    let waiting: BTreeSet<ApiRef> = match scope.owed {
+        true => waiting
+            .into_iter()
+            .chain(waiting_elsewhere.iter().cloned())
+            .collect(),
+        false => waiting,
     };
     for api in scope.apis.iter().chain(&waiting) {
         if config.allowed_accounts.contains(&api.account) || scope.apis.contains(api) {
@@ -164,26 +230,19 @@ pub async fn observe_within(
         }
     }
     let parameters = published(app, &names).await?;
-    let hub_auth = hub_auth(app).await?;
-    let stage = stage_settings(app).await?;
-    Ok(Observed {
-        public,
+    let observed = Observed {
         records,
         record_parameters,
         apis,
         parameters,
-        deployment_owed: owed.is_some(),
-        owed,
-        owed_parts,
-        learned_quota,
         sweep_cursor,
         unread,
         unread_apis,
         unreachable,
         corrupt,
-        hub_auth,
-        stage,
-    })
+        ..Observed::default()
+    };
+    Ok(cell.into_observed(observed))
 }
 
 /// What the hub's policy gives every route: its authorizer read for its kind. A policy that

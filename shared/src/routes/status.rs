@@ -65,6 +65,14 @@ pub enum Holder {
         /// Its path.
         path: String,
     },
+    /// Its first path segment lives in another cell (another public REST API behind the
+    /// domain, reached by that segment's routing rule): an API is served by one cell.
+    Cell {
+        /// The first segment, e.g. `/orders`.
+        segment: String,
+        /// The REST API id of the cell it lives in.
+        cell: String,
+    },
     /// The API's `expose:prefix` mount would take in another owner's route, or start under
     /// one: a mount is a whole subtree, and that subtree is not free.
     Mount {
@@ -151,6 +159,9 @@ impl Status {
                     api: None,
                     path: theirs,
                 } => format!("conflict: {path} overlaps a hand-made route's {theirs}"),
+                Holder::Cell { segment, cell } => format!(
+                    "conflict: {path} is under {segment}, which lives in cell {cell}; an API is served by one cell"
+                ),
                 Holder::Mount {
                     mount,
                     api,

@@ -71,6 +71,19 @@ async fn main() {
         print_table(&rows);
         return;
     }
+    if std::env::args().any(|a| a == "--cells") {
+        let accounts = if std::env::args().any(|a| a == "--quick") {
+            10
+        } else {
+            100
+        };
+        println!(
+            "frontdoor bench: 4 cells, {accounts} accounts x 10 APIs (5 exposed, 30 resources, proxy mode)"
+        );
+        cells(&mut rows, accounts).await;
+        print_table(&rows);
+        return;
+    }
     if std::env::args().any(|a| a == "--scale") {
         let accounts = if std::env::args().any(|a| a == "--quick") {
             10
@@ -796,5 +809,178 @@ async fn modes(rows: &mut Vec<Row>, mode: &str, apis: usize) {
             "-"
         },
         None,
+    );
+}
+
+/// Cells at size (issue 23): `accounts` spoke accounts of 10 APIs each, 5 exposed in proxy
+/// mode with 30 resources under a first segment of their own, 4 cells of 300 resources
+/// behind one domain. Placement, routing rules, deployments per batch, the first sweep on
+/// loopback and a no-op sweep at 50 ms per call.
+async fn cells(rows: &mut Vec<Row>, accounts: usize) {
+    use frontdoor_tests::faults::FaultProxy;
+    use frontdoor_tests::pets::{add_cells, hub_account};
+    use frontdoor_tests::sdk_config_at;
+    use shared::routes::{self, Scope};
+    use shared::{App, RouteSyncConfig};
+
+    const DOMAIN: &str = "api.example.com";
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let ids = add_cells(&pets, 3, DOMAIN).await;
+    let policy = seed_policy(&pets.hub.vpce_id);
+    let mut allowed = vec![ACCOUNT_B.to_string(), ACCOUNT_C.to_string()];
+    let t = Instant::now();
+    for a in 0..accounts {
+        let account = format!("6{a:011}");
+        let sdk = emulator.account_sdk_config(&account).await;
+        for i in 0..10 {
+            let root = format!("/c{a:03}-{i}");
+            let (tags, paths): (Vec<(&str, &str)>, Vec<String>) = if i % 2 == 0 {
+                (
+                    vec![
+                        ("expose", "true"),
+                        ("expose:paths", &root),
+                        ("expose:mode", "proxy"),
+                    ],
+                    std::iter::once(root.clone())
+                        .chain((1..30).map(|k| format!("{root}/r{k}")))
+                        .collect(),
+                )
+            } else {
+                (Vec::new(), vec![root.clone()])
+            };
+            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+            private_api(
+                &sdk,
+                &format!("api-{a:03}-{i}"),
+                EndpointType::Private,
+                Some(&policy),
+                &tags,
+                &refs,
+            )
+            .await;
+        }
+        allowed.push(account);
+    }
+    println!("  (seeded in {:.0} s)", t.elapsed().as_secs_f64());
+    let proxy = FaultProxy::start(&emulator.endpoint_url(), 0, 0.0);
+    let sdk = sdk_config_at(&proxy.endpoint_url()).await;
+    let app = |rule_quota: &str| {
+        let list = allowed.join(",");
+        let cells = ids.join(",");
+        let config = RouteSyncConfig::from_lookup(|name| match name {
+            "FRONTDOOR_VPC_ENDPOINT_ID" => Some(pets.hub.vpce_id.clone()),
+            "FRONTDOOR_PUBLIC_API_ID" => Some(pets.public_api_id.clone()),
+            "FRONTDOOR_VPC_LINK_ID" => Some(pets.vpc_link_id.clone()),
+            "FRONTDOOR_ALLOWED_ACCOUNTS" => Some(list.clone()),
+            "FRONTDOOR_CELLS" => Some(cells.clone()),
+            "FRONTDOOR_PUBLIC_DOMAIN" => Some(DOMAIN.into()),
+            "FRONTDOOR_ROUTING_RULE_QUOTA" => Some(rule_quota.into()),
+            "FRONTDOOR_ACCOUNT_RESOURCE_QUOTA" => Some("75".into()),
+            "FRONTDOOR_WRITE_PACING" => Some("off".into()),
+            _ => None,
+        })
+        .unwrap();
+        App::new(config, &sdk).in_account(hub_account())
+    };
+    let sweep = Scope {
+        sweep: true,
+        ..Scope::default()
+    };
+    let exposed_of = accounts * 5 + 2;
+    // First with AWS's default 50 rules, then with the quota raised (it is adjustable).
+    for rule_quota in ["50", "1000"] {
+        let a = app(rule_quota);
+        let t = Instant::now();
+        let mut deployments = Vec::new();
+        for _ in 0..4 {
+            let report = routes::reconcile(&a, &sweep).await.unwrap();
+            deployments.push(report.deployments);
+            if report.writes == 0 {
+                break;
+            }
+        }
+        let wall = t.elapsed();
+        let calls = a.clients.calls.snapshot();
+        let published = pets.published().await;
+        let exposed = published
+            .iter()
+            .filter(|(k, v)| k.ends_with("/status") && v.as_str() == "exposed")
+            .count();
+        let mut per_cell = Vec::new();
+        for id in &ids {
+            per_cell.push(
+                frontdoor_tests::pets::resource_ids(&pets.hub_sdk, id)
+                    .await
+                    .len(),
+            );
+        }
+        let v2 = aws_sdk_apigatewayv2::Client::new(&pets.hub_sdk);
+        let mut rules = 0;
+        let mut token = None;
+        for _ in 0..100 {
+            let page = v2
+                .list_routing_rules()
+                .domain_name(DOMAIN)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            rules += page.routing_rules().len();
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        row(
+            rows,
+            format!("rule quota {rule_quota}: APIs exposed of {exposed_of}"),
+            exposed,
+            "-",
+            None,
+        );
+        row(
+            rows,
+            format!("rule quota {rule_quota}: resources per cell (quota 300) / routing rules"),
+            format!("{per_cell:?} / {rules}"),
+            "<= 300 each",
+            Some(per_cell.iter().all(|r| *r <= 300)),
+        );
+        row(
+            rows,
+            format!("rule quota {rule_quota}: deployments per sweep until a no-op"),
+            format!("{deployments:?}"),
+            "<= 4 (one per changed cell)",
+            Some(deployments.iter().all(|d| *d <= 4)),
+        );
+        row(
+            rows,
+            format!("rule quota {rule_quota}: to converge on loopback: wall, reads, writes"),
+            format!(
+                "{:.1} s, {}, {}",
+                wall.as_secs_f64(),
+                calls.reads(),
+                calls.writes()
+            ),
+            "-",
+            None,
+        );
+    }
+    proxy.set_latency(Duration::from_millis(50));
+    let a = app("1000");
+    let t = Instant::now();
+    let report = routes::reconcile(&a, &sweep).await.unwrap();
+    let wall = t.elapsed();
+    row(
+        rows,
+        "no-op sweep over 4 cells at 50 ms per call: wall, reads, writes",
+        format!(
+            "{:.1} s, {}, {}",
+            wall.as_secs_f64(),
+            a.clients.calls.snapshot().reads(),
+            report.writes
+        ),
+        "0 writes",
+        Some(report.writes == 0),
     );
 }

@@ -59,7 +59,7 @@ impl Marker {
         };
         self.parts = owed::store(
             &app.clients.ssm,
-            &app.config.ssm_prefix,
+            &app.config.cell_state_prefix(),
             &marker,
             &self.parts,
         )
@@ -130,7 +130,12 @@ impl Marker {
                         .extend(applied.deferred.iter().map(ToString::to_string));
                     self.store(app).await?;
                 } else if self.stored {
-                    owed::clear(&app.clients.ssm, &app.config.ssm_prefix, &self.parts).await?;
+                    owed::clear(
+                        &app.clients.ssm,
+                        &app.config.cell_state_prefix(),
+                        &self.parts,
+                    )
+                    .await?;
                     self.stored = false;
                     self.parts.clear();
                 }

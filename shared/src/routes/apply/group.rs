@@ -157,7 +157,7 @@ pub(super) async fn write(
             };
             registry::store(
                 &app.clients.ssm,
-                &registry::learned_quota_parameter(&app.config.ssm_prefix),
+                &registry::learned_quota_parameter(&app.config.cell_state_prefix()),
                 &Some(learned),
             )
             .await?;

@@ -176,7 +176,15 @@ pub(super) fn claims(
                 .get(path.as_str())
                 .is_some_and(|r| r.methods.contains_key(verb))
                 && !claimed.contains(&key);
+            // Its own claims win: only a path it does not hold yet can be another cell's.
+            let foreign = crate::routes::cells::first_segment(path)
+                .filter(|_| owner.get(path) != Some(api))
+                .and_then(|s| Some((s, ctx.foreign_segments.get(s)?)));
             let holder = match owner.get(path) {
+                _ if foreign.is_some() => foreign.map(|(segment, cell)| Holder::Cell {
+                    segment: format!("/{segment}"),
+                    cell: cell.clone(),
+                }),
                 Some(o) if o != api => Some(Holder::Api(o.clone())),
                 Some(_) if hand_made_verb => Some(Holder::HandMade),
                 Some(_) => None,

@@ -84,6 +84,8 @@ pub(super) fn records(
             claims: claimed,
             created,
             mount,
+            // Only this cell's APIs are planned here (a cell's plan keeps no other record).
+            cell: ctx.cell.clone(),
             ..Record::default()
         };
         // Claims change hands only on purpose: a refused API keeps its paths reserved, and

@@ -1,0 +1,368 @@
+//! Issue 23: cells. Several public REST APIs behind one custom domain; each exposed API is
+//! placed in one cell (sticky, APIs sharing a first segment together, the first cell with
+//! room), the domain's routing rules send each other cell's first segments there, and no
+//! cell's failure or tenant reaches another's. On the emulator, with launcher patches 20-21
+//! (routing mode and routing rules).
+#![allow(clippy::unwrap_used)] // scenario helpers panic the test on a failed setup call
+
+use std::collections::BTreeMap;
+
+use aws_sdk_apigateway::types::EndpointType;
+use aws_sdk_apigatewayv2::types::{
+    RoutingRuleAction, RoutingRuleActionInvokeApi, RoutingRuleCondition, RoutingRuleMatchBasePaths,
+};
+use frontdoor_tests::pets::{add_cells, private_api, resource_ids, seed_policy};
+use frontdoor_tests::scenario::{status_in, Scenario};
+use shared::routes::{self, Report, Scope};
+use shared::{App, RouteSyncConfig};
+
+const DOMAIN: &str = "api.example.com";
+
+fn sweep() -> Scope {
+    Scope {
+        sweep: true,
+        ..Scope::default()
+    }
+}
+
+/// The seed, `extra` more cells (each a regional REST API with `/health`, deployed to
+/// `prd`), the domain in `ROUTING_RULE_THEN_BASE_PATH_MAPPING` mode, and route-sync over
+/// them with `quota` resources per cell.
+struct Cells {
+    s: Scenario,
+    ids: Vec<String>,
+    app: App<RouteSyncConfig>,
+}
+
+impl Cells {
+    async fn start(extra: usize, quota: usize) -> Cells {
+        let s = Scenario::start().await;
+        let ids = add_cells(&s.pets, extra, DOMAIN).await;
+        let app = s.pets.app_with(&[
+            ("FRONTDOOR_CELLS", &ids.join(",")),
+            ("FRONTDOOR_PUBLIC_DOMAIN", DOMAIN),
+            ("FRONTDOOR_RESOURCE_QUOTA", &quota.to_string()),
+            ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "100"),
+        ]);
+        Cells { s, ids, app }
+    }
+
+    async fn sweep(&self) -> Report {
+        routes::reconcile(&self.app, &sweep()).await.unwrap()
+    }
+
+    async fn paths(&self, cell: usize) -> Vec<String> {
+        resource_ids(&self.s.pets.hub_sdk, &self.ids[cell])
+            .await
+            .into_keys()
+            .collect()
+    }
+
+    /// frontdoor's rules (priorities from `FIRST_RULE_PRIORITY`): base path -> (api id,
+    /// priority, rule id).
+    async fn rules(&self) -> BTreeMap<String, (String, i32, String, bool)> {
+        self.all_rules()
+            .await
+            .into_iter()
+            .filter(|(_, (_, p, _, _))| *p >= shared::routes::cells::FIRST_RULE_PRIORITY as i32)
+            .collect()
+    }
+
+    /// Every rule of the domain: (base path, (api id, priority, rule id)).
+    async fn all_rules(&self) -> Vec<(String, (String, i32, String, bool))> {
+        let v2 = aws_sdk_apigatewayv2::Client::new(&self.s.pets.hub_sdk);
+        let page = v2
+            .list_routing_rules()
+            .domain_name(DOMAIN)
+            .send()
+            .await
+            .unwrap();
+        page.routing_rules()
+            .iter()
+            .map(|r| {
+                let base = r.conditions()[0].match_base_paths().unwrap().any_of()[0].clone();
+                let invoke = r.actions()[0].invoke_api().unwrap();
+                (
+                    base,
+                    (
+                        invoke.api_id().unwrap().to_string(),
+                        r.priority().unwrap(),
+                        r.routing_rule_id().unwrap().to_string(),
+                        invoke.strip_base_path().unwrap_or(false),
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// The cell a registry record names (`None`: the first).
+    async fn recorded_cell(&self, account: &str, api: &str) -> Option<String> {
+        let ssm = aws_sdk_ssm::Client::new(&self.s.pets.hub_sdk);
+        let name = format!("/frontdoor/registry/apis/{account}/{api}");
+        let value = ssm.get_parameter().name(&name).send().await.unwrap();
+        let record: routes::Record =
+            shared::registry::decode(&name, value.parameter().unwrap().value().unwrap()).unwrap();
+        record.cell
+    }
+
+    async fn expose(&self, sdk: &aws_config::SdkConfig, name: &str, paths: &[&str]) -> String {
+        let policy = seed_policy(&self.s.pets.hub.vpce_id);
+        let first = paths[0];
+        private_api(
+            sdk,
+            name,
+            EndpointType::Private,
+            Some(&policy),
+            &[("expose", "true"), ("expose:paths", first)],
+            paths,
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_newcomer_goes_to_the_next_cell_with_room_sticks_there_and_shares_its_first_segment() {
+    // GIVEN two cells of 6 resources; the seed's cats (2) and dogs (1) fill the first to 5
+    let c = Cells::start(1, 6).await;
+    c.sweep().await;
+    assert!(c.paths(0).await.contains(&"/dogs".to_string()));
+    // WHEN B exposes a shop of 3 resources (no room left in the first cell)
+    let shop = c
+        .expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    let report = c.sweep().await;
+    // THEN it is placed in the second cell, recorded there, reached by one rule
+    assert_eq!(c.status("shop").await.as_deref(), Some("exposed"));
+    assert_eq!(report.deployments, 1, "only the changed cell deploys");
+    let second = c.paths(1).await;
+    assert!(second.contains(&"/shop/items".to_string()), "{second:?}");
+    assert!(!c.paths(0).await.iter().any(|p| p.starts_with("/shop")));
+    assert_eq!(
+        c.recorded_cell(frontdoor_tests::pets::ACCOUNT_B, &shop)
+            .await,
+        Some(c.ids[1].clone())
+    );
+    let rules = c.rules().await;
+    assert_eq!(rules.keys().collect::<Vec<_>>(), ["shop"]);
+    let strips: Vec<bool> = c.all_rules().await.iter().map(|(_, r)| r.3).collect();
+    assert_eq!(strips, [false], "the full path is passed on to the cell");
+    assert_eq!(rules["shop"].0, c.ids[1]);
+    let published = c.s.pets.published().await;
+    assert_eq!(
+        published
+            .get("/frontdoor/apis/shop/url")
+            .map(String::as_str),
+        Some("https://api.example.com")
+    );
+    // WHEN C exposes /shop/gifts: its first segment lives in the second cell
+    c.expose(&c.s.pets.c, "gifts", &["/shop/gifts"]).await;
+    c.sweep().await;
+    // THEN it joins it there, with no second rule
+    assert_eq!(c.status("gifts").await.as_deref(), Some("exposed"));
+    assert!(c.paths(1).await.contains(&"/shop/gifts".to_string()));
+    assert_eq!(c.rules().await.len(), 1);
+    // WHEN the first cell has room again (dogs leaves)
+    c.s.pets
+        .untag(&c.s.pets.c, &c.s.pets.dogs, &["expose"])
+        .await;
+    c.sweep().await;
+    // THEN nothing moves, and a further sweep writes nothing
+    assert!(c.paths(1).await.contains(&"/shop/items".to_string()));
+    let before = c.app.clients.calls.snapshot();
+    let again = c.sweep().await;
+    let writes = c.app.clients.calls.snapshot().since(&before).write_ops();
+    assert!(writes.is_empty(), "a no-op sweep wrote {writes:?}");
+    assert_eq!(again.deployments, 0);
+}
+
+#[tokio::test]
+async fn a_live_api_that_grows_a_first_segment_gets_its_rule_in_the_same_run() {
+    // GIVEN B's shop placed in the second cell, its private API also serving /market
+    let c = Cells::start(1, 6).await;
+    c.sweep().await;
+    let shop = c
+        .expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/market"])
+        .await;
+    c.sweep().await;
+    assert!(c.paths(1).await.contains(&"/shop/items".to_string()));
+    // WHEN it exposes /market as well
+    c.s.pets
+        .tag(&c.s.pets.b, &shop, &[("expose:paths", "/shop /market")])
+        .await;
+    c.sweep().await;
+    // THEN /market is made in its cell and routed there in that same run
+    assert!(c.paths(1).await.contains(&"/market".to_string()));
+    let rules = c.rules().await;
+    assert_eq!(rules.keys().collect::<Vec<_>>(), ["market", "shop"]);
+    assert_eq!(rules["market"].0, c.ids[1]);
+}
+
+#[tokio::test]
+async fn a_newcomer_is_refused_only_when_no_cell_has_room() {
+    // GIVEN two cells of 7 resources, the first at 5 after the seed, the second at 2
+    let c = Cells::start(1, 7).await;
+    c.sweep().await;
+    // WHEN B exposes 5 resources (fits the second cell) and C then 5 more (fits none)
+    c.expose(
+        &c.s.pets.b,
+        "big",
+        &["/big", "/big/a", "/big/b", "/big/c", "/big/d"],
+    )
+    .await;
+    c.expose(
+        &c.s.pets.c,
+        "huge",
+        &["/huge", "/huge/a", "/huge/b", "/huge/c", "/huge/d"],
+    )
+    .await;
+    c.sweep().await;
+    // THEN the first is placed, the second refused with why, and nothing of it is made
+    assert_eq!(c.status("big").await.as_deref(), Some("exposed"));
+    let huge = c.status("huge").await.unwrap_or_default();
+    assert!(
+        huge.starts_with("refused: no room: none of the 2 cells"),
+        "{huge}"
+    );
+    for cell in 0..2 {
+        assert!(!c.paths(cell).await.iter().any(|p| p.starts_with("/huge")));
+    }
+    assert!(!c.rules().await.contains_key("huge"));
+}
+
+#[tokio::test]
+async fn a_hostile_spoke_cannot_claim_a_first_segment_that_lives_in_another_cell() {
+    // GIVEN B's shop placed in the second cell
+    let c = Cells::start(1, 6).await;
+    c.sweep().await;
+    c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    c.sweep().await;
+    // WHEN C exposes an API whose paths span /dogs (first cell) and /shop (second)
+    let policy = seed_policy(&c.s.pets.hub.vpce_id);
+    private_api(
+        &c.s.pets.c,
+        "spanner",
+        EndpointType::Private,
+        Some(&policy),
+        &[
+            ("expose", "true"),
+            ("expose:paths", "/dogs/more /shop/evil"),
+        ],
+        &["/dogs/more", "/shop/evil"],
+    )
+    .await;
+    c.sweep().await;
+    // THEN it is served by one cell only: the path in the other is a conflict, and the
+    // shop's cell and rule are untouched
+    let status = c.status("spanner").await.unwrap_or_default();
+    assert!(
+        status.contains("/shop/evil is under /shop, which lives in cell"),
+        "{status}"
+    );
+    assert!(!c.paths(0).await.contains(&"/shop/evil".to_string()));
+    assert!(!c.paths(1).await.contains(&"/shop/evil".to_string()));
+    assert_eq!(c.rules().await["shop"].0, c.ids[1]);
+}
+
+#[tokio::test]
+async fn a_deployment_refused_in_one_cell_leaves_the_other_deploying() {
+    // GIVEN B's shop in the second cell, and someone's hand-made method without an
+    // integration there (AWS refuses such a deployment: launcher patch 10)
+    let c = Cells::start(1, 6).await;
+    c.sweep().await;
+    c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    c.sweep().await;
+    let gw = aws_sdk_apigateway::Client::new(&c.s.pets.hub_sdk);
+    let health = resource_ids(&c.s.pets.hub_sdk, &c.ids[1]).await["/health"].clone();
+    gw.put_method()
+        .rest_api_id(&c.ids[1])
+        .resource_id(&health)
+        .http_method("POST")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    // WHEN both cells change: the shop leaves, and C exposes /birds in the first cell
+    c.s.pets
+        .untag(&c.s.pets.b, &c.shop_id().await, &["expose"])
+        .await;
+    c.expose(&c.s.pets.c, "birds", &["/birds"]).await;
+    let report = c.sweep().await;
+    // THEN the first cell deploys, the second's deployment is refused and stays owed
+    assert_eq!(report.deployments, 1, "{report:?}");
+    assert_eq!(report.deployments_refused, 1, "{report:?}");
+    assert_eq!(c.status("birds").await.as_deref(), Some("exposed"));
+    let shop = c.status("shop").await.unwrap_or_default();
+    assert!(
+        shop.is_empty() || shop.starts_with("pending deployment"),
+        "{shop}"
+    );
+}
+
+#[tokio::test]
+async fn a_routing_rule_frontdoor_did_not_make_is_left_alone() {
+    // GIVEN a hand-made rule sending /legacy to the second cell, and one on /shop
+    let c = Cells::start(1, 6).await;
+    let v2 = aws_sdk_apigatewayv2::Client::new(&c.s.pets.hub_sdk);
+    for (base, priority) in [("legacy", 10), ("shop", 20)] {
+        v2.create_routing_rule()
+            .domain_name(DOMAIN)
+            .priority(priority)
+            .actions(
+                RoutingRuleAction::builder()
+                    .invoke_api(
+                        RoutingRuleActionInvokeApi::builder()
+                            .api_id(&c.ids[1])
+                            .stage("prd")
+                            .strip_base_path(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .conditions(
+                RoutingRuleCondition::builder()
+                    .match_base_paths(RoutingRuleMatchBasePaths::builder().any_of(base).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let hand_made = c.all_rules().await;
+    // WHEN frontdoor places B's shop in the second cell and sweeps twice
+    c.sweep().await;
+    c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    c.sweep().await;
+    c.sweep().await;
+    // THEN both hand-made rules are exactly as they were; frontdoor's own rule for /shop
+    // sits at a priority above them (an operator's rule wins) and is the only one added
+    let rules = c.all_rules().await;
+    for rule in &hand_made {
+        assert!(rules.contains(rule), "{rule:?} untouched");
+    }
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    let ours = c.rules().await;
+    assert_eq!(ours.keys().collect::<Vec<_>>(), ["shop"]);
+}
+
+impl Cells {
+    async fn status(&self, name: &str) -> Option<String> {
+        status_in(&self.s.pets.published().await, name)
+    }
+
+    async fn shop_id(&self) -> String {
+        let gw = aws_sdk_apigateway::Client::new(&self.s.pets.b);
+        gw.get_rest_apis()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .find(|a| a.name() == Some("shop"))
+            .and_then(|a| a.id())
+            .unwrap()
+            .to_string()
+    }
+}
