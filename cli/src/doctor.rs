@@ -83,6 +83,28 @@ pub(crate) async fn examine(
     ));
     out.push(verdict("targets", target_group(targets_app).await));
     out.push(verdict("public stage", public_stage(routes_app).await));
+    // Cells: each other cell's stage, the domain's routing mode, and every routing rule
+    // frontdoor recorded.
+    for i in 1..routes_app.config.cells.len() {
+        let Some(config) = routes_app.config.for_cell(i) else {
+            continue;
+        };
+        let check = format!("cell {}", config.public_api_id);
+        let cell = App {
+            config,
+            clients: routes_app.clients.clone(),
+            own_account: routes_app.own_account.clone(),
+        };
+        out.push(verdict(check, public_stage(&cell).await));
+    }
+    if routes_app.config.cells.len() > 1 {
+        if let Some(domain) = &routes_app.config.public_domain {
+            out.push(verdict(
+                "routing rules",
+                routing_rules(routes_app, domain).await,
+            ));
+        }
+    }
     out.push(if routes_app.config.governance.api_key_required {
         verdict("usage plan", usage_plan(routes_app).await)
     } else {
@@ -450,7 +472,7 @@ async fn public_stage(app: &App<RouteSyncConfig>) -> Result<String, String> {
     // Any shape: the marker is a token, a list of waiting APIs, or the names of its parts.
     let owed = shared::registry::load::<Option<serde_json::Value>>(
         &app.clients.ssm,
-        &shared::registry::deployment_owed_parameter(&c.ssm_prefix),
+        &shared::registry::deployment_owed_parameter(&c.cell_state_prefix()),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -466,6 +488,83 @@ async fn public_stage(app: &App<RouteSyncConfig>) -> Result<String, String> {
              `pending deployment` statuses (`frontdoor status`)",
             c.public_api_id, c.public_stage
         )),
+    }
+}
+
+/// With cells: the domain routes by rule first (`ROUTING_RULE_THEN_BASE_PATH_MAPPING`, or
+/// no cell but the first is reached), and every rule frontdoor recorded exists, matches its
+/// segment and invokes a configured cell's stage with the full path; a rule frontdoor did
+/// not make that meets one of its segments is named (whichever has the lower priority
+/// takes the requests).
+async fn routing_rules(app: &App<RouteSyncConfig>, domain: &str) -> Result<String, String> {
+    let mode = app
+        .clients
+        .apigateway
+        .get_domain_name()
+        .domain_name(domain)
+        .send()
+        .await
+        .op("GetDomainName")
+        .map_err(|e| e.to_string())?
+        .routing_mode()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "BASE_PATH_MAPPING_ONLY".into());
+    if mode != "ROUTING_RULE_THEN_BASE_PATH_MAPPING" {
+        return Err(format!(
+            "{domain} routes by {mode}: with cells it must be ROUTING_RULE_THEN_BASE_PATH_MAPPING \
+             (rules to the cells, the base path mapping to the first); set the domain's routingMode"
+        ));
+    }
+    let (live, recorded) = shared::routes::rules_as_they_are(app, domain)
+        .await
+        .map_err(|e| e.to_string())?;
+    let cells: BTreeSet<String> = app
+        .config
+        .cells
+        .iter()
+        .map(|c| c.api_id.to_string())
+        .collect();
+    let ours: BTreeSet<&str> = recorded.values().filter_map(|r| r.id.as_deref()).collect();
+    let mut problems = Vec::new();
+    for (segment, record) in &recorded {
+        let rule = record
+            .id
+            .as_deref()
+            .and_then(|id| live.iter().find(|r| r.id == id));
+        match rule {
+            None => problems.push(format!(
+                "/{segment}: its recorded rule is gone (route-sync makes it again next run)"
+            )),
+            Some(r) if r.base_path.as_deref() != Some(segment.as_str()) => problems.push(format!(
+                "/{segment}: rule {} matches {:?} (route-sync puts it back next run)",
+                r.id, r.base_path
+            )),
+            Some(r) if !cells.contains(&r.api_id) || r.stage != app.config.public_stage || r.strip_base_path => {
+                problems.push(format!(
+                    "/{segment}: rule {} invokes {}/{} (strip {}), not a cell's {} with the full path",
+                    r.id, r.api_id, r.stage, r.strip_base_path, app.config.public_stage
+                ))
+            }
+            Some(_) => {}
+        }
+        for other in live.iter().filter(|r| !ours.contains(r.id.as_str())) {
+            if other.meets(segment) {
+                problems.push(format!(
+                    "/{segment}: rule {} (priority {}), not frontdoor's, also matches it",
+                    other.id, other.priority
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(format!(
+            "{domain}: {} rules of frontdoor's route {} cells ({} rules in all)",
+            recorded.len(),
+            cells.len(),
+            live.len()
+        ))
+    } else {
+        Err(problems.join("; "))
     }
 }
 

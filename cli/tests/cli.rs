@@ -471,3 +471,110 @@ async fn export_prints_one_apis_routes_as_openapi_3() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(files, ["private-cats.json", "private-dogs.json"]);
 }
+
+/// Cells (issue 23): `plan` shows where each API and first segment goes and the rules to
+/// make, `apply` places them, `status` names each API's cell, and `doctor` checks every
+/// cell and rule, naming a rule someone deleted.
+#[tokio::test]
+async fn cells_are_planned_placed_shown_and_examined() {
+    use aws_sdk_apigateway::types::EndpointType;
+    use frontdoor_tests::pets::{add_cells, private_api, seed_policy};
+    // GIVEN the seed applied in the first of two cells behind api.example.com (6 resources
+    // per cell: the seed fills the first to 5), then B's shop of 3 resources
+    let emulator = Emulator::start();
+    let pets = seed(&emulator).await;
+    let ids = add_cells(&pets, 1, "api.example.com").await;
+    let cells = ids.join(",");
+    let run = |command: &str| {
+        let args = [
+            command,
+            "--json",
+            "--cells",
+            &cells,
+            "--public-domain",
+            "api.example.com",
+            "--resource-quota",
+            "6",
+            "--account-resource-quota",
+            "100",
+        ];
+        frontdoor(&emulator, &pets, &args)
+    };
+    let (ok, _, text) = run("apply");
+    assert!(ok, "{text}");
+    private_api(
+        &pets.b,
+        "shop",
+        EndpointType::Private,
+        Some(&seed_policy(&pets.hub.vpce_id)),
+        &[("expose", "true"), ("expose:paths", "/shop")],
+        &["/shop", "/shop/items", "/shop/cart"],
+    )
+    .await;
+    // WHEN planned: THEN the shop goes to the second cell, with one rule for /shop
+    let (ok, plan, text) = run("plan");
+    assert!(ok, "{text}");
+    assert_eq!(plan["first_segments"]["shop"], ids[1].as_str(), "{plan}");
+    assert_eq!(plan["first_segments"]["cats"], ids[0].as_str(), "{plan}");
+    assert_eq!(
+        plan["routing_rules"]["create"]["shop"]["cell"],
+        ids[1].as_str(),
+        "{plan}"
+    );
+    // WHEN applied: THEN status names each API's cell
+    let (ok, _, text) = run("apply");
+    assert!(ok, "{text}");
+    let (ok, status, text) = run("status");
+    assert!(ok, "{text}");
+    let cell_of = |name: &str| {
+        status["apis"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["name"] == name)
+            .map(|a| a["cell"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell_of("shop"), ids[1].as_str(), "{status}");
+    assert_eq!(cell_of("private-cats"), ids[0].as_str(), "{status}");
+    // WHEN the doctor looks: THEN the second cell and the rules are ok
+    let results = |report: &Value| -> std::collections::BTreeMap<String, (String, String)> {
+        report["doctor"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                (s("check"), (s("result"), s("detail")))
+            })
+            .collect()
+    };
+    let (_, report, text) = run("doctor");
+    let found = results(&report);
+    assert_eq!(found[&format!("cell {}", ids[1])].0, "ok", "{text}");
+    assert_eq!(found["routing rules"].0, "ok", "{text}");
+    // WHEN someone deletes frontdoor's rule: THEN the doctor names it
+    let v2 = aws_sdk_apigatewayv2::Client::new(&pets.hub_sdk);
+    let rules = v2
+        .list_routing_rules()
+        .domain_name("api.example.com")
+        .send()
+        .await
+        .unwrap();
+    for rule in rules.routing_rules() {
+        v2.delete_routing_rule()
+            .domain_name("api.example.com")
+            .routing_rule_id(rule.routing_rule_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    let (ok, report, text) = run("doctor");
+    assert!(!ok, "{text}");
+    let (result, detail) = &results(&report)["routing rules"];
+    assert_eq!(result, "fail");
+    assert!(
+        detail.contains("/shop: its recorded rule is gone"),
+        "{detail}"
+    );
+}

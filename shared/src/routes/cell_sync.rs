@@ -329,6 +329,17 @@ fn add(total: &mut Report, part: Report, first: bool) {
     }
 }
 
+/// The domain's routing rules and the ones frontdoor recorded (by segment), as they are:
+/// what `frontdoor doctor` holds against each other.
+pub async fn rules_as_they_are(
+    app: &App<RouteSyncConfig>,
+    domain: &str,
+) -> Result<(Vec<LiveRule>, BTreeMap<String, RuleRecord>)> {
+    let live = live_rules(&app.clients.apigatewayv2, domain).await?;
+    let recorded = recorded_rules(app, &live).await?;
+    Ok((live, recorded))
+}
+
 /// The domain's routing rules, every page.
 async fn live_rules(v2: &aws_sdk_apigatewayv2::Client, domain: &str) -> Result<Vec<LiveRule>> {
     let mut out = Vec::new();

@@ -326,7 +326,7 @@ impl LiveRule {
     /// Whether it can take requests under `segment`: the same base path, one below it
     /// (`orders/v2`), or none at all; a header condition narrows it to the requests a
     /// client chooses to send with that header, which is still someone else's route.
-    fn meets(&self, segment: &str) -> bool {
+    pub fn meets(&self, segment: &str) -> bool {
         self.base_path.as_deref().is_none_or(|b| {
             b == segment
                 || b.strip_prefix(segment)

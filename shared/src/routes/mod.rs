@@ -32,7 +32,9 @@ use crate::ids::{AccountId, ApiRef};
 
 pub use apply::{apply, verify, Applied};
 pub use budget::Budget;
-pub use cell_sync::{plan_cells, rule_parameter, CellPlan, CellPlans, RuleRecord};
+pub use cell_sync::{
+    plan_cells, rule_parameter, rules_as_they_are, CellPlan, CellPlans, RuleRecord,
+};
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
 pub use observe::{observe, observe_cell, observe_within, CellObserved};
 pub use owed::Owed;
