@@ -366,3 +366,26 @@ impl Cells {
             .to_string()
     }
 }
+
+#[tokio::test]
+async fn a_rule_quota_aws_enforces_below_the_configured_one_refuses_a_segment_not_the_run() {
+    // GIVEN three cells of 6 resources, FRONTDOOR_ROUTING_RULE_QUOTA at its default (50)
+    // while AWS grants this domain one rule
+    let c = Cells::start(2, 6).await;
+    c.s.emulator
+        .settings(&serde_json::json!({"routing_rule_quota": 1}));
+    c.sweep().await;
+    // WHEN two APIs land in the second and third cells, each needing a rule
+    c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    c.expose(&c.s.pets.c, "mall", &["/mall", "/mall/a", "/mall/b"])
+        .await;
+    let first = routes::reconcile(&c.app, &sweep()).await;
+    // THEN AWS's LimitExceededException (429) ends neither this run nor the next: one rule
+    // is made, the other segment waits (logged)
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(c.rules().await.len(), 1);
+    let again = routes::reconcile(&c.app, &sweep()).await;
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(c.rules().await.len(), 1);
+}

@@ -521,12 +521,30 @@ async fn apply_rules(
 fn refused<T>(segment: &str, result: Result<T>) -> Result<Option<T>> {
     match result {
         Ok(done) => Ok(Some(done)),
+        // AWS's rule quota answers 429 like throttling, but waiting does not end it: the
+        // quota configured is above the one AWS grants. Retrying the run would stall it.
+        Err(e) if is_rule_quota(&e) => {
+            warn!(segment = %segment, error = %e, "the domain's routing rule quota is reached: FRONTDOOR_ROUTING_RULE_QUOTA is above what AWS grants; this segment is not routed to its cell");
+            Ok(None)
+        }
         Err(e) if !e.is_transient() => {
             warn!(segment = %segment, error = %e, "routing rule write refused: this segment waits for the next run");
             Ok(None)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether AWS refused a rule for the domain's quota ("Routing rules per domain"): its
+/// `LimitExceededException`, not the `TooManyRequestsException` of throttling.
+fn is_rule_quota(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Aws {
+            failure: crate::error::Failure::Service { code, .. },
+            ..
+        } if code == "LimitExceededException"
+    )
 }
 
 /// The action of a frontdoor rule: the cell's stage, with the full path passed on.
