@@ -58,6 +58,15 @@ impl Calls {
         self.per_operation.values().map(|c| c.attempts).sum()
     }
 
+    /// HTTP requests to one operation, retries included.
+    pub fn attempts_of(&self, operation: &str) -> u64 {
+        self.per_operation
+            .iter()
+            .filter(|((_, op), _)| op == operation)
+            .map(|(_, c)| c.attempts)
+            .sum()
+    }
+
     /// What happened after `earlier` was taken.
     pub fn since(&self, earlier: &Calls) -> Calls {
         let mut out = BTreeMap::new();

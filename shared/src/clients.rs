@@ -204,7 +204,12 @@ impl Function for RouteSyncConfig {
                     .retry_classifier(QuotaIsNotThrottling)
                     .build(),
             ),
-            apigatewayv2: hub_client!(aws_sdk_apigatewayv2, sdk, calls),
+            apigatewayv2: aws_sdk_apigatewayv2::Client::from_conf(
+                aws_sdk_apigatewayv2::config::Builder::from(sdk)
+                    .interceptor(calls.clone())
+                    .retry_classifier(RuleQuotaIsNotThrottling)
+                    .build(),
+            ),
             spokes: Spokes {
                 sdk: sdk.clone(),
                 calls: calls.clone(),
@@ -247,6 +252,35 @@ impl ClassifyRetry for QuotaIsNotThrottling {
 
     fn name(&self) -> &'static str {
         "frontdoor: resource quota is not throttling"
+    }
+}
+
+/// A custom domain's full routing rule quota answers CreateRoutingRule with 429
+/// `LimitExceededException` (the API reference's name; throttling is
+/// `TooManyRequestsException`). Waiting does not lift it, so it is not retried: the segment
+/// waits for the next run (routes::cell_sync).
+#[derive(Debug, Clone, Copy)]
+struct RuleQuotaIsNotThrottling;
+
+impl ClassifyRetry for RuleQuotaIsNotThrottling {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
+        use aws_sdk_apigatewayv2::operation::create_routing_rule::CreateRoutingRuleError;
+        let quota = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|e| e.as_operation_error())
+            .and_then(|e| e.downcast_ref::<CreateRoutingRuleError>())
+            .is_some_and(|e| e.code() == Some("LimitExceededException"));
+        if quota {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "frontdoor: routing rule quota is not throttling"
     }
 }
 

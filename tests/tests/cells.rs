@@ -380,11 +380,20 @@ async fn a_rule_quota_aws_enforces_below_the_configured_one_refuses_a_segment_no
         .await;
     c.expose(&c.s.pets.c, "mall", &["/mall", "/mall/a", "/mall/b"])
         .await;
+    let before = c.app.clients.calls.snapshot();
     let first = routes::reconcile(&c.app, &sweep()).await;
     // THEN AWS's LimitExceededException (429) ends neither this run nor the next: one rule
-    // is made, the other segment waits (logged)
+    // is made, the other segment waits (logged), and the quota's answer is not retried as
+    // throttling would be
     assert!(first.is_ok(), "{first:?}");
     assert_eq!(c.rules().await.len(), 1);
+    let calls = c.app.clients.calls.snapshot().since(&before);
+    assert_eq!(calls.of("CreateRoutingRule"), 2);
+    assert_eq!(
+        calls.attempts_of("CreateRoutingRule"),
+        2,
+        "no retry of the quota"
+    );
     let again = routes::reconcile(&c.app, &sweep()).await;
     assert!(again.is_ok(), "{again:?}");
     assert_eq!(c.rules().await.len(), 1);
