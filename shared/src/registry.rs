@@ -208,6 +208,29 @@ pub async fn get_values(
         .collect())
 }
 
+/// Every parameter under `folder` (at any depth), name -> value, every page of
+/// GetParametersByPath.
+pub async fn values_under(
+    ssm: &aws_sdk_ssm::Client,
+    folder: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(folder)
+        .recursive(true)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for p in page.op("GetParametersByPath")?.parameters() {
+            if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                out.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads a registry parameter; a parameter that does not exist owns nothing.
 pub async fn load<T: serde::de::DeserializeOwned + Default>(
     ssm: &aws_sdk_ssm::Client,

@@ -399,37 +399,28 @@ async fn recorded_rules(
     let prefix = &app.config.ssm_prefix;
     let folder = rules_folder(prefix);
     let mut out = BTreeMap::new();
-    let mut pages = app
-        .clients
-        .ssm
-        .get_parameters_by_path()
-        .path(&folder)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for p in page.op("GetParametersByPath")?.parameters() {
-            let (Some(name), Some(value)) = (p.name(), p.value()) else {
-                continue;
-            };
-            let Some(segment) = name.strip_prefix(&format!("{folder}/")) else {
-                continue;
-            };
-            match registry::decode::<RuleRecord>(name, value) {
-                Ok(mut record) => {
-                    if record.id.is_none() {
-                        record.id = live
-                            .iter()
-                            .find(|r| {
-                                r.priority == record.priority
-                                    && r.base_path.as_deref() == Some(segment)
-                            })
-                            .map(|r| r.id.clone());
-                    }
-                    out.insert(segment.to_string(), record);
+    for (name, value) in registry::values_under(&app.clients.ssm, &folder).await? {
+        // A rule record sits right under the folder: anything deeper is not frontdoor's.
+        let Some(segment) = name
+            .strip_prefix(&format!("{folder}/"))
+            .filter(|s| !s.contains('/'))
+        else {
+            continue;
+        };
+        match registry::decode::<RuleRecord>(&name, &value) {
+            Ok(mut record) => {
+                if record.id.is_none() {
+                    record.id = live
+                        .iter()
+                        .find(|r| {
+                            r.priority == record.priority && r.base_path.as_deref() == Some(segment)
+                        })
+                        .map(|r| r.id.clone());
                 }
-                // Not frontdoor's writing: left alone, and the segment's rule is made anew.
-                Err(e) => warn!(parameter = name, error = %e, "rule record cannot be read"),
+                out.insert(segment.to_string(), record);
             }
+            // Not frontdoor's writing: left alone, and the segment's rule is made anew.
+            Err(e) => warn!(parameter = %name, error = %e, "rule record cannot be read"),
         }
     }
     Ok(out)

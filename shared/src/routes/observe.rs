@@ -521,37 +521,26 @@ async fn records(app: &App<RouteSyncConfig>) -> Result<Registry> {
     let mut corrupt: BTreeMap<ApiRef, String> = BTreeMap::new();
     let mut records: BTreeMap<ApiRef, Record> = BTreeMap::new();
     let mut names: BTreeMap<ApiRef, BTreeSet<String>> = BTreeMap::new();
-    let mut pages = app
-        .clients
-        .ssm
-        .get_parameters_by_path()
-        .path(registry::apis_folder(prefix).trim_end_matches('/'))
-        .recursive(true)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for p in page.op("GetParametersByPath")?.parameters() {
-            let (Some(name), Some(value)) = (p.name(), p.value()) else {
+    let folder = registry::apis_folder(prefix);
+    let stored = registry::values_under(&app.clients.ssm, folder.trim_end_matches('/')).await?;
+    for (name, value) in &stored {
+        // A parameter under the folder that is not a record was not written by frontdoor.
+        let Some(api) = registry::api_of_parameter(prefix, name) else {
+            continue;
+        };
+        // One unreadable part is that API's problem, not every tenant's: it is set
+        // aside, frozen, and said (DESIGN principle 4).
+        let part = match registry::decode::<Record>(name, value) {
+            Ok(part) => part,
+            Err(e) => {
+                corrupt.insert(api.clone(), e.to_string());
+                names.entry(api).or_default().insert(name.clone());
                 continue;
-            };
-            // A parameter under the folder that is not a record was not written by frontdoor.
-            let Some(api) = registry::api_of_parameter(prefix, name) else {
-                continue;
-            };
-            // One unreadable part is that API's problem, not every tenant's: it is set
-            // aside, frozen, and said (DESIGN principle 4).
-            let part = match registry::decode::<Record>(name, value) {
-                Ok(part) => part,
-                Err(e) => {
-                    corrupt.insert(api.clone(), e.to_string());
-                    names.entry(api).or_default().insert(name.to_string());
-                    continue;
-                }
-            };
-            let record = records.entry(api.clone()).or_default();
-            *record = record.union(&part);
-            names.entry(api).or_default().insert(name.to_string());
-        }
+            }
+        };
+        let record = records.entry(api.clone()).or_default();
+        *record = record.union(&part);
+        names.entry(api).or_default().insert(name.clone());
     }
     Ok(Registry {
         records,

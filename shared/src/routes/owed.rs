@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
-use crate::error::{AwsResultExt, Error, Result};
+use crate::error::{Error, Result};
 use crate::ids::{ApiRef, SsmPrefix};
 use crate::registry;
 
@@ -213,20 +213,10 @@ pub(super) async fn clear(
 ) -> Result<()> {
     registry::delete(ssm, &parameter(prefix)).await?;
     registry::delete_parts(ssm, existing).await?;
-    let mut strays = BTreeSet::new();
-    let mut pages = ssm
-        .get_parameters_by_path()
-        .path(parameter(prefix))
-        .recursive(true)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for p in page.op("GetParametersByPath")?.parameters() {
-            if let Some(name) = p.name() {
-                strays.insert(name.to_string());
-            }
-        }
-    }
+    let strays: BTreeSet<String> = registry::values_under(ssm, &parameter(prefix))
+        .await?
+        .into_keys()
+        .collect();
     registry::delete_parts(ssm, &strays).await
 }
 
