@@ -201,13 +201,13 @@ impl Function for RouteSyncConfig {
             apigateway: aws_sdk_apigateway::Client::from_conf(
                 aws_sdk_apigateway::config::Builder::from(sdk)
                     .interceptor(calls.clone())
-                    .retry_classifier(QuotaIsNotThrottling)
+                    .retry_classifier(resource_quota_is_not_throttling())
                     .build(),
             ),
             apigatewayv2: aws_sdk_apigatewayv2::Client::from_conf(
                 aws_sdk_apigatewayv2::config::Builder::from(sdk)
                     .interceptor(calls.clone())
-                    .retry_classifier(RuleQuotaIsNotThrottling)
+                    .retry_classifier(rule_quota_is_not_throttling())
                     .build(),
             ),
             spokes: Spokes {
@@ -221,28 +221,26 @@ impl Function for RouteSyncConfig {
     }
 }
 
-/// API Gateway answers a full resource quota with 429 `LimitExceededException` "Maximum
-/// number of Resources for this API has been reached", a code the SDK retries as throttling.
-/// The quota does not lift with time, so this forbids the retries: the first answer goes
-/// straight to route sync, which refuses the API (DESIGN.md "Quota").
+/// A quota AWS answers with a 429 the SDK retries as throttling, though waiting does not
+/// lift it: this forbids the retries of one operation's quota answer (`is_quota` on its
+/// error), so the first answer goes straight to route sync.
 #[derive(Debug, Clone, Copy)]
-struct QuotaIsNotThrottling;
+struct QuotaIsNotThrottling<E> {
+    name: &'static str,
+    is_quota: fn(&E) -> bool,
+}
 
-impl ClassifyRetry for QuotaIsNotThrottling {
+impl<E> ClassifyRetry for QuotaIsNotThrottling<E>
+where
+    E: std::error::Error + std::fmt::Debug + Send + Sync + 'static,
+{
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        use aws_sdk_apigateway::error::ProvideErrorMetadata;
-        use aws_sdk_apigateway::operation::create_resource::CreateResourceError;
         let quota = ctx
             .output_or_error()
             .and_then(Result::err)
             .and_then(|e| e.as_operation_error())
-            .and_then(|e| e.downcast_ref::<CreateResourceError>())
-            .is_some_and(|e| {
-                crate::error::is_quota_message(
-                    e.code().unwrap_or_default(),
-                    e.message().unwrap_or_default(),
-                )
-            });
+            .and_then(|e| e.downcast_ref::<E>())
+            .is_some_and(self.is_quota);
         if quota {
             RetryAction::RetryForbidden
         } else {
@@ -251,36 +249,37 @@ impl ClassifyRetry for QuotaIsNotThrottling {
     }
 
     fn name(&self) -> &'static str {
-        "frontdoor: resource quota is not throttling"
+        self.name
+    }
+}
+
+/// API Gateway answers a full resource quota with 429 `LimitExceededException` "Maximum
+/// number of Resources for this API has been reached": route sync refuses the API
+/// (DESIGN.md "Quota").
+fn resource_quota_is_not_throttling(
+) -> QuotaIsNotThrottling<aws_sdk_apigateway::operation::create_resource::CreateResourceError> {
+    use aws_sdk_apigateway::error::ProvideErrorMetadata;
+    QuotaIsNotThrottling {
+        name: "frontdoor: resource quota is not throttling",
+        is_quota: |e| {
+            crate::error::is_quota_message(
+                e.code().unwrap_or_default(),
+                e.message().unwrap_or_default(),
+            )
+        },
     }
 }
 
 /// A custom domain's full routing rule quota answers CreateRoutingRule with 429
 /// `LimitExceededException` (the API reference's name; throttling is
-/// `TooManyRequestsException`). Waiting does not lift it, so it is not retried: the segment
-/// waits for the next run (routes::cell_sync).
-#[derive(Debug, Clone, Copy)]
-struct RuleQuotaIsNotThrottling;
-
-impl ClassifyRetry for RuleQuotaIsNotThrottling {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
-        use aws_sdk_apigatewayv2::operation::create_routing_rule::CreateRoutingRuleError;
-        let quota = ctx
-            .output_or_error()
-            .and_then(Result::err)
-            .and_then(|e| e.as_operation_error())
-            .and_then(|e| e.downcast_ref::<CreateRoutingRuleError>())
-            .is_some_and(|e| e.code() == Some("LimitExceededException"));
-        if quota {
-            RetryAction::RetryForbidden
-        } else {
-            RetryAction::NoActionIndicated
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "frontdoor: routing rule quota is not throttling"
+/// `TooManyRequestsException`): the segment waits for the next run (routes::cell_sync).
+fn rule_quota_is_not_throttling() -> QuotaIsNotThrottling<
+    aws_sdk_apigatewayv2::operation::create_routing_rule::CreateRoutingRuleError,
+> {
+    use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
+    QuotaIsNotThrottling {
+        name: "frontdoor: routing rule quota is not throttling",
+        is_quota: |e| e.code() == Some("LimitExceededException"),
     }
 }
 
