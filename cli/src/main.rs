@@ -150,18 +150,25 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
                 out.target_plan(&plan, matches!(cli.command, Command::Status));
             }
             if let Some(app) = &route_app {
-                let observed = routes::observe(app, &sweep).await?;
-                out.route_policy(&observed, &app.config);
-                if matches!(cli.command, Command::Status) {
-                    out.routes_status(&observed, &app.config);
-                }
+                let status = matches!(cli.command, Command::Status);
+                // With cells, one read of the spokes serves the policy, the status and the
+                // cells' plans.
                 if app.config.cells.len() > 1 {
                     let plans =
                         routes::plan_cells(app, &sweep, &routes::Budget::unlimited()).await?;
+                    out.route_policy(&plans.observed, &app.config);
+                    if status {
+                        out.routes_status(&plans.observed, &app.config);
+                    }
                     out.cell_plans(&plans);
                 } else {
+                    let observed = routes::observe(app, &sweep).await?;
+                    out.route_policy(&observed, &app.config);
+                    if status {
+                        out.routes_status(&observed, &app.config);
+                    }
                     let plan = routes::plan(&observed, &Context::from_app(app));
-                    out.route_plan(&plan, matches!(cli.command, Command::Status));
+                    out.route_plan(&plan, status);
                 }
             }
             out.finish();

@@ -80,6 +80,9 @@ pub struct CellPlans {
     pub live_rules: Vec<LiveRule>,
     /// The rules frontdoor recorded, by segment.
     pub recorded_rules: BTreeMap<String, RuleRecord>,
+    /// Everything observed once for all cells (every record, the first cell's tree and
+    /// stage): what `frontdoor status` shows, without reading the spokes again.
+    pub observed: Observed,
 }
 
 impl CellPlans {
@@ -220,12 +223,15 @@ pub async fn plan_cells(
             plan,
         });
     }
+    // Its last use: `within` may borrow `observed`, which the plans keep.
+    drop(within);
     Ok(CellPlans {
         cells: planned,
         placed,
         ids,
         live_rules,
         recorded_rules,
+        observed,
     })
 }
 
