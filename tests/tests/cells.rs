@@ -398,3 +398,23 @@ async fn a_rule_quota_aws_enforces_below_the_configured_one_refuses_a_segment_no
     assert!(again.is_ok(), "{again:?}");
     assert_eq!(c.rules().await.len(), 1);
 }
+
+#[tokio::test]
+async fn rule_writes_stop_when_the_runs_publishing_time_is_spent_and_the_next_run_goes_on() {
+    // GIVEN three cells of 6 resources and two newcomers, each needing a rule in its own cell
+    let c = Cells::start(2, 6).await;
+    c.sweep().await;
+    c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    c.expose(&c.s.pets.c, "mall", &["/mall", "/mall/a", "/mall/b"])
+        .await;
+    // WHEN a run's publishing share is already spent (a counted budget: only the first unit
+    // of each phase goes, as when the deadline is near)
+    let spent = routes::Budget::counted(1000, 0);
+    let cut = routes::reconcile_with(&c.app, &sweep(), routes::Deploy::Now, &spent).await;
+    // THEN it ends Ok having made one rule, and the next run makes the other
+    assert!(cut.is_ok(), "{cut:?}");
+    assert_eq!(c.rules().await.len(), 1);
+    c.sweep().await;
+    assert_eq!(c.rules().await.keys().collect::<Vec<_>>(), ["mall", "shop"]);
+}

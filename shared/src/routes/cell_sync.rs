@@ -261,7 +261,7 @@ pub(super) async fn reconcile_cells(
     }
     let rules = plans.rules(Some(&applied_all));
     let domain = app.config.public_domain.as_deref().unwrap_or_default();
-    apply_rules(app, domain, &rules, &plans.recorded_rules).await?;
+    apply_rules(app, domain, &rules, &plans.recorded_rules, budget).await?;
 
     let calls = app.clients.calls.snapshot().since(&before);
     report.reads = calls.reads();
@@ -433,18 +433,32 @@ async fn recorded_rules(
 }
 
 /// Applies a rule plan: deletes first (they free quota and priorities), then new rules
-/// (recorded before they are made), then rules put back as they should be.
+/// (recorded before they are made), then rules put back as they should be. Each rule is
+/// started only while the run's publishing share of its time lasts (they come after the
+/// cells' deployments); what is left, the next run plans again.
 async fn apply_rules(
     app: &App<RouteSyncConfig>,
     domain: &str,
     plan: &RulePlan,
     recorded: &BTreeMap<String, RuleRecord>,
+    budget: &Budget,
 ) -> Result<()> {
     let v2 = &app.clients.apigatewayv2;
     let ssm = &app.clients.ssm;
     let prefix = &app.config.ssm_prefix;
     let stage = &app.config.public_stage;
+    let gate = budget.publishing();
+    let out_of_time = |gate: &super::budget::Progress| {
+        let shut = !gate.may();
+        if shut {
+            warn!("out of time: the remaining routing rule writes wait for the next run");
+        }
+        shut
+    };
     for (segment, id) in &plan.delete {
+        if out_of_time(&gate) {
+            return Ok(());
+        }
         let deleted = v2
             .delete_routing_rule()
             .domain_name(domain)
@@ -463,6 +477,9 @@ async fn apply_rules(
         }
     }
     for (segment, rule) in &plan.create {
+        if out_of_time(&gate) {
+            return Ok(());
+        }
         let name = rule_parameter(prefix, segment);
         let pending = RuleRecord {
             id: None,
@@ -491,6 +508,9 @@ async fn apply_rules(
         }
     }
     for (segment, fix) in &plan.replace {
+        if out_of_time(&gate) {
+            return Ok(());
+        }
         let put = v2
             .put_routing_rule()
             .domain_name(domain)
