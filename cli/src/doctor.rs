@@ -97,6 +97,18 @@ pub(crate) async fn examine(
         };
         out.push(verdict(check, public_stage(&cell).await));
     }
+    // A named cell route-sync does not use yet is something to finish, not a fault of the
+    // cells in use.
+    for waiting in &routes_app.config.waiting_cells {
+        out.push(finding(
+            format!("cell {} ({})", waiting.name, waiting.api_id),
+            Verdict::Fail,
+            format!(
+                "route-sync places nothing in it until {}",
+                waiting.waits_for
+            ),
+        ));
+    }
     if routes_app.config.cells.len() > 1 {
         if let Some(domain) = &routes_app.config.public_domain {
             out.push(verdict(

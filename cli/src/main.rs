@@ -86,8 +86,14 @@ impl Contract {
         Contract { values }
     }
 
+    /// A variable of the table, or a named cell's own (`FRONTDOOR_CELL_{name}`), which no
+    /// flag can name in advance.
     fn lookup(&self, name: &str) -> Option<String> {
-        self.values.get(name).cloned()
+        self.values.get(name).cloned().or_else(|| {
+            name.strip_prefix(shared::config::CELL_VARIABLE_PREFIX)
+                .filter(|cell| !cell.is_empty() && *cell != "NAMES")
+                .and_then(|_| std::env::var(name).ok())
+        })
     }
 
     /// Target sync runs when its variables are set, route sync when its are; at least one.

@@ -77,6 +77,12 @@ pub const PUBLIC_DOMAIN: &str = "FRONTDOOR_PUBLIC_DOMAIN";
 /// The cells: every public REST API behind the domain, `api-id[:authorizer-id]`,
 /// comma-separated, the first being [`PUBLIC_API_ID`] (the domain's base path mapping).
 pub const CELLS: &str = "FRONTDOOR_CELLS";
+/// More cells by name (the template's `Cells`), comma-separated: each is given in
+/// [`CELL_VARIABLE_PREFIX`]`{name}` and follows [`CELLS`]' cells.
+pub const CELL_NAMES: &str = "FRONTDOOR_CELL_NAMES";
+/// `FRONTDOOR_CELL_{name}`: a named cell, `api-id:authorizer-id`, the authorizer empty until
+/// it is made (the hub template writes one per name in `Cells`).
+pub const CELL_VARIABLE_PREFIX: &str = "FRONTDOOR_CELL_";
 /// Routing rules the custom domain takes (AWS's "Routing rules per domain").
 pub const ROUTING_RULE_QUOTA: &str = "FRONTDOOR_ROUTING_RULE_QUOTA";
 /// Default for [`ROUTING_RULE_QUOTA`]: AWS's default quota.
@@ -96,6 +102,18 @@ pub struct Cell {
     /// Its own authorizer, when the hub's policy names one (an authorizer belongs to one
     /// REST API).
     pub authorizer_id: Option<String>,
+}
+
+/// A named cell that route-sync leaves alone for now: nothing is placed in it, and what it
+/// holds stays as it is (as for a cell removed from the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingCell {
+    /// Its name in [`CELL_NAMES`].
+    pub name: String,
+    /// Its REST API.
+    pub api_id: ApiId,
+    /// What it waits for.
+    pub waits_for: String,
 }
 
 /// How an exposed API's routes are made on the public API.
@@ -164,6 +182,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: ROUTE_MODE, flag: "route-mode", help: "How routes are made unless expose:mode says: mirror (a resource per private resource) or proxy (two per subtree) [mirror]" },
     Variable { name: PUBLIC_DOMAIN, flag: "public-domain", help: "The custom domain mapped to the public stage; published URLs are https://{domain}/{mount}" },
     Variable { name: CELLS, flag: "cells", help: "Every public REST API (cell) behind the domain, api-id[:authorizer-id], comma-separated, the public API first [the public API]" },
+    Variable { name: CELL_NAMES, flag: "cell-names", help: "More cells by name, comma-separated, each given as FRONTDOOR_CELL_{name}=api-id:authorizer-id" },
     Variable { name: ROUTING_RULE_QUOTA, flag: "routing-rule-quota", help: "Routing rules the custom domain takes [50]" },
     Variable { name: ACCOUNT_RULE_QUOTA, flag: "account-rule-quota", help: "Routing rules one spoke account's first segments may take [5]" },
     Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
@@ -224,6 +243,9 @@ pub struct RouteSyncConfig {
     pub public_domain: Option<String>,
     /// Every cell, the first being the public API; one cell is a hub without cells.
     pub cells: Vec<Cell>,
+    /// Named cells not yet in [`RouteSyncConfig::cells`]: each cell's authorizer is made on
+    /// its API after the API exists, so a new cell waits for it.
+    pub waiting_cells: Vec<WaitingCell>,
     /// Which of [`RouteSyncConfig::cells`] this configuration writes to (`public_api_id`
     /// and the policy's authorizer are that cell's).
     pub cell: usize,
@@ -277,6 +299,26 @@ impl RouteSyncConfig {
         let route_mode = vars.with_default(ROUTE_MODE, "mirror", RouteMode::parse);
         let public_domain = vars.optional(PUBLIC_DOMAIN, parse_domain_name);
         let cells = vars.optional(CELLS, parse_cells);
+        let cell_names = vars
+            .optional(CELL_NAMES, parse_cell_names)
+            .unwrap_or_default();
+        let mut named = Vec::new();
+        for name in &cell_names {
+            let variable = format!("{CELL_VARIABLE_PREFIX}{name}");
+            match (vars.lookup)(&variable).map(|v| v.trim().to_string()) {
+                None => vars.problem::<()>(
+                    CELL_NAMES,
+                    format!("names cell {name}, but {variable} is not set"),
+                ),
+                Some(value) => match parse_named_cell(&value) {
+                    Ok(cell) => {
+                        named.push((name.clone(), cell));
+                        None
+                    }
+                    Err(why) => vars.problem(CELL_NAMES, format!("{variable}: {why}")),
+                },
+            };
+        }
         let routing_rule_quota =
             vars.with_default(ROUTING_RULE_QUOTA, DEFAULT_ROUTING_RULE_QUOTA, |s| {
                 parse_bound(s, 1_000_000)
@@ -285,18 +327,36 @@ impl RouteSyncConfig {
             vars.with_default(ACCOUNT_RULE_QUOTA, DEFAULT_ACCOUNT_RULE_QUOTA, |s| {
                 parse_bound(s, 1_000_000)
             });
-        let cells = match (cells, &public_api_id, &governance) {
-            (Some(cells), Some(first), Some(policy)) => {
+        let mut waiting_cells = Vec::new();
+        let cells = match (&public_api_id, &governance) {
+            (Some(first), Some(policy)) => {
+                let mut cells = cells.unwrap_or_else(|| {
+                    vec![Cell {
+                        api_id: first.clone(),
+                        authorizer_id: None,
+                    }]
+                });
+                // A named cell without its authorizer, while routes carry one, waits: its
+                // authorizer can only be made once the stack has made its API.
+                for (name, cell) in named {
+                    match (&policy.authorizer_id, &cell.authorizer_id) {
+                        (Some(_), None) => waiting_cells.push(WaitingCell {
+                            waits_for: format!(
+                                "its authorizer: make it on REST API {}, then give {name}=authorizer-id in the stack's CellAuthorizers ({CELL_VARIABLE_PREFIX}{name}=api-id:authorizer-id)",
+                                cell.api_id
+                            ),
+                            name,
+                            api_id: cell.api_id,
+                        }),
+                        _ => cells.push(cell),
+                    }
+                }
                 let domain = public_domain.is_some();
                 match check_cells(cells, first, policy, domain, ssm_prefix.as_ref()) {
                     Ok(cells) => Some(cells),
                     Err(why) => vars.problem(CELLS, why),
                 }
             }
-            (None, Some(first), Some(policy)) => Some(vec![Cell {
-                api_id: first.clone(),
-                authorizer_id: policy.authorizer_id.clone(),
-            }]),
             _ => None,
         };
         let config = (|| {
@@ -323,6 +383,7 @@ impl RouteSyncConfig {
                 route_mode: route_mode?,
                 public_domain,
                 cells: cells?,
+                waiting_cells,
                 cell: 0,
                 routing_rule_quota: routing_rule_quota?,
                 account_rule_quota: account_rule_quota?,
@@ -378,6 +439,36 @@ fn parse_cells(s: &str) -> Result<Vec<Cell>, String> {
         .collect()
 }
 
+/// `FRONTDOOR_CELL_NAMES`: names of letters and digits, comma-separated, none twice.
+fn parse_cell_names(s: &str) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "{:?} is not a cell name (letters and digits, at most 64)",
+                name.chars().take(70).collect::<String>()
+            ));
+        }
+        if names.iter().any(|n| n == name) {
+            return Err(format!("names cell {name} twice"));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// `FRONTDOOR_CELL_{name}`: `api-id:authorizer-id`, the authorizer empty until it is made.
+fn parse_named_cell(s: &str) -> Result<Cell, String> {
+    let (api, authorizer) = s.split_once(':').unwrap_or((s, ""));
+    Ok(Cell {
+        api_id: ApiId::parse(api.trim())?,
+        authorizer_id: match authorizer.trim() {
+            "" => None,
+            z => Some(parse_authorizer_id(z)?),
+        },
+    })
+}
+
 /// The cells as configured, checked against the rest: the first is the public API, none
 /// twice, each with its own authorizer when the policy names one, and a domain to route
 /// them when there is more than one.
@@ -418,6 +509,15 @@ fn check_cells(
     // The first cell's authorizer is the policy's own.
     if cells[0].authorizer_id.is_none() {
         cells[0].authorizer_id = policy.authorizer_id.clone();
+    }
+    if policy.authorizer_id.is_none() {
+        if let Some(c) = cells.iter().find(|c| c.authorizer_id.is_some()) {
+            return Err(format!(
+                "cell {} names an authorizer while {} is not set: the hub's routes carry one in every cell or in none",
+                c.api_id,
+                governance::AUTHORIZER_ID
+            ));
+        }
     }
     if policy.authorizer_id.is_some() {
         if let Some(c) = cells.iter().find(|c| c.authorizer_id.is_none()) {
@@ -820,6 +920,76 @@ mod tests {
                 .as_deref(),
             Some("auth00")
         );
+    }
+
+    #[test]
+    fn named_cells_follow_the_listed_ones_and_wait_for_their_authorizer() {
+        // What the hub template writes: the first cell in FRONTDOOR_CELLS, the others by
+        // name, each authorizer empty until CellAuthorizers gives it.
+        let base = [
+            (VPC_ENDPOINT_ID, "vpce-0a1b2c3d4e5f60718"),
+            (PUBLIC_API_ID, "public0000"),
+            (VPC_LINK_ID, "link00"),
+            (ALLOWED_ACCOUNTS, "222222222222"),
+            (CELLS, "public0000"),
+            (PUBLIC_DOMAIN, "api.example.com"),
+            (CELL_NAMES, "b,c"),
+            ("FRONTDOOR_CELL_b", "bbbbbbbbbb:"),
+            ("FRONTDOOR_CELL_c", "cccccccccc:authcc"),
+        ];
+        let with = |more: &[(&'static str, &'static str)]| {
+            let all: Vec<(&str, &str)> = base
+                .iter()
+                .filter(|(k, _)| !more.iter().any(|(m, _)| m == k))
+                .chain(more)
+                .copied()
+                .collect();
+            RouteSyncConfig::from_lookup(env(&all))
+        };
+        // With an authorizer on every route, b waits for its own; c is a cell.
+        let governed = with(&[(governance::AUTHORIZER_ID, "auth00")]).unwrap();
+        let ids: Vec<&str> = governed.cells.iter().map(|c| c.api_id.as_str()).collect();
+        assert_eq!(ids, ["public0000", "cccccccccc"]);
+        assert_eq!(governed.waiting_cells.len(), 1);
+        assert_eq!(governed.waiting_cells[0].name, "b");
+        assert!(governed.waiting_cells[0]
+            .waits_for
+            .contains("CellAuthorizers"));
+        // Given b's authorizer, b takes its place in the listed order.
+        let given = with(&[
+            (governance::AUTHORIZER_ID, "auth00"),
+            ("FRONTDOOR_CELL_b", "bbbbbbbbbb:authbb"),
+        ])
+        .unwrap();
+        let ids: Vec<&str> = given.cells.iter().map(|c| c.api_id.as_str()).collect();
+        assert_eq!(ids, ["public0000", "bbbbbbbbbb", "cccccccccc"]);
+        assert!(given.waiting_cells.is_empty());
+        // Without one, an authorizer on one cell only is refused: routes carry it everywhere
+        // or nowhere.
+        let err = with(&[]).unwrap_err().to_string();
+        assert!(err.contains("cell cccccccccc names an authorizer"), "{err}");
+        let open = with(&[("FRONTDOOR_CELL_c", "cccccccccc:")]).unwrap();
+        assert_eq!(open.cells.len(), 3);
+        // Each mistake names the variable.
+        for (more, says) in [
+            (
+                vec![(CELL_NAMES, "b,c,d")],
+                "names cell d, but FRONTDOOR_CELL_d is not set",
+            ),
+            (vec![(CELL_NAMES, "b,b")], "names cell b twice"),
+            (vec![(CELL_NAMES, "b-1")], "is not a cell name"),
+            (
+                vec![("FRONTDOOR_CELL_b", "not an id:")],
+                "FRONTDOOR_CELL_b:",
+            ),
+            (
+                vec![("FRONTDOOR_CELL_b", "public0000:")],
+                "names a cell twice",
+            ),
+        ] {
+            let err = with(&more).unwrap_err().to_string();
+            assert!(err.contains(says), "{says}: {err}");
+        }
     }
 
     #[test]

@@ -22,6 +22,10 @@
    and every FRONTDOOR_ variable the hub template sets.
 8. The dashboard is JSON in every branch of its conditions and shows exactly the metrics the
    functions emit (shared/src/entry.rs), each under its function.
+9. Cells (issue 23): the hub is checked as deployed with three cells (Cells=b,c), its
+   Fn::ForEach loops expanded as cfn-lint expands them; every cell has what the first has
+   (stage with access logs, /health, firewall, usage plan, retained API) and route-sync's
+   grants on it are exactly its calls; with no cells, every cell resource is off.
 
 Usage: check_templates.py [--template HUB.yaml] [--spoke SPOKE.yaml]   (defaults: the repo's)
 Prints "N passed, M failed" and exits non-zero on a failure.
@@ -150,6 +154,11 @@ def evaluate(node, template, conditions=None):
         (key, value), = node.items()
         if key == "Ref" and value in params:
             return str(params[value].get("Default", ""))
+        if key == "Fn::Join":
+            sep, items = value
+            items = evaluate(items, template)
+            items = items.split(",") if isinstance(items, str) else [evaluate(i, template) for i in items]
+            return sep.join(str(i) for i in items)
         if key == "Fn::Equals":
             a, b = (evaluate(v, template) for v in value)
             return str(a) == str(b)
@@ -177,7 +186,46 @@ def functions(template):
     return out
 
 
-def sam_transform(path):
+# The cells the hub is checked with: two named cells beside the first, so three in all.
+THREE_CELLS = ["b", "c"]
+
+
+def with_cells(template, cells):
+    """The hub as CloudFormation sees it with `Cells` set to `cells`: its Fn::ForEach loops
+    expanded (cfn-lint's AWS::LanguageExtensions transform, the one `sam validate --lint`
+    runs), and DomainName given, which cells need. No cells is [""], as CloudFormation reads
+    an empty list."""
+    from cfnlint.template import Template
+    from cfnlint.template.transforms._language_extensions import _Transform
+
+    doc = plain(template)
+
+    # cfn-lint cannot loop over an empty string: loop over a stand-in, then take it out.
+    stand_in = "Zz0EmptyName0zZ"
+    named = list(cells) or [stand_in]
+
+    def fix_collections(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k.startswith("Fn::ForEach::") and isinstance(v, list) and v[1] == {"Ref": "Cells"}:
+                    v[1] = named
+                fix_collections(v)
+        elif isinstance(node, list):
+            for v in node:
+                fix_collections(v)
+
+    fix_collections(doc)
+    doc["Parameters"]["Cells"]["Default"] = ",".join(cells)
+    if cells:
+        doc["Parameters"]["DomainName"]["Default"] = "api.example.com"
+        doc["Parameters"]["CertificateArn"]["Default"] = "arn:aws:acm:us-east-1:111111111111:certificate/x"
+    _, expanded = _Transform().transform(Template("template.yaml", doc, ["us-east-1"]))
+    expanded = json.loads(json.dumps(plain(expanded)).replace(stand_in, ""))
+    expanded["Transform"] = "AWS::Serverless-2016-10-31"
+    return expanded
+
+
+def sam_transform(template):
     """The template after the SAM transform (Globals merged as SAM merges them)."""
     from samtranslator.translator.transform import transform
 
@@ -186,15 +234,16 @@ def sam_transform(path):
             return {}
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    template = plain(cfn_yaml.load(str(path)))
+    template = copy.deepcopy(plain(template))
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://bucket/key"  # sam build's job
     return transform(template, {}, NoManagedPolicies())
 
 
-def check_common(label, template, expected):
-    """IAM wildcards, env == contract, reserved concurrency; for either stack."""
+def check_common(label, template, expected, cells=()):
+    """IAM wildcards, env == contract, reserved concurrency; for either stack. `cells`:
+    the named cells, each with its own variable (config.rs CELL_VARIABLE_PREFIX)."""
     resources = template["Resources"]
     found = 0
     for logical, resource in resources.items():
@@ -207,7 +256,9 @@ def check_common(label, template, expected):
     for binary, (logical, resource) in functions(template).items():
         props = resource["Properties"]
         env = set(props.get("Environment", {}).get("Variables", {}))
-        want = expected.get(binaries.get(binary, ""), set())
+        want = set(expected.get(binaries.get(binary, ""), set()))
+        if binary == "route-sync":
+            want |= {f"FRONTDOOR_CELL_{c}" for c in cells}
         check(f"{label}:{logical} ({binary}) env == config contract", env == want,
               f"extra {sorted(env - want)}, missing {sorted(want - env)}")
         reserved = props.get("ReservedConcurrentExecutions")
@@ -235,17 +286,7 @@ def check_route_sync_iam(label, template):
     stmts = [plain(s) for s in role_statements(template, role)]
 
     # API Gateway: exactly the calls route-sync makes, on the public API.
-    grants, apis = set(), []
-    for st in stmts:
-        verbs = [a.split(":", 1)[1] for a in actions(st) if a.startswith("apigateway:")]
-        if st.get("Effect") != "Allow" or not verbs:
-            continue
-        for r in as_list(st.get("Resource", [])):
-            s, mapping = sub_string(r)
-            found = re.search(r"::(/.*)$", s) if isinstance(s, str) else None
-            path = found.group(1) if found else str(s)
-            apis.append(mapping.get("Api"))
-            grants |= {(v, path) for v in verbs}
+    grants, apis = apigateway_grants(stmts)
     check(f"{label}:{role} apigateway grants are exactly route-sync's calls",
           grants == ROUTE_SYNC_APIGATEWAY,
           f"extra {sorted(grants - ROUTE_SYNC_APIGATEWAY)}, missing {sorted(ROUTE_SYNC_APIGATEWAY - grants)}")
@@ -321,6 +362,126 @@ def check_route_sync_iam(label, template):
           bool(sends) and all(getatt(r) == (queue, "Arn") for r in sends), json.dumps(sends))
 
 
+def apigateway_grants(stmts, api=None):
+    """{(verb, path)} an API Gateway control-plane grant allows, and the API each names:
+    a Sub's `Api` variable, or with `api` given, the `${api}` in its string (read as ${Api})."""
+    grants, apis = set(), []
+    for st in stmts:
+        verbs = [a.split(":", 1)[1] for a in actions(st) if a.startswith("apigateway:")]
+        if st.get("Effect") != "Allow" or not verbs:
+            continue
+        for r in as_list(st.get("Resource", [])):
+            s, mapping = sub_string(r)
+            if api is not None and isinstance(s, str):
+                apis.append(api if "${" + api + "}" in s else s)
+                s = s.replace("${" + api + "}", "${Api}")
+            else:
+                apis.append(mapping.get("Api"))
+            found = re.search(r"::(/.*)$", s) if isinstance(s, str) else None
+            path = found.group(1) if found else str(s)
+            grants |= {(v, path) for v in verbs}
+    return grants, apis
+
+
+def check_cells(label, template, cells):
+    """Each named cell has what the first has, and route-sync's grants on its API alone."""
+    resources = template["Resources"]
+    env = functions(template)["route-sync"][1]["Properties"]["Environment"]["Variables"]
+    outputs = template.get("Outputs", {})
+    check(f"{label} FRONTDOOR_CELL_NAMES lists the cells in order",
+          env.get("FRONTDOOR_CELL_NAMES") == {"Fn::Join": [",", {"Ref": "Cells"}]},
+          json.dumps(env.get("FRONTDOOR_CELL_NAMES")))
+    for c in cells:
+        p = f"Cell{c}"
+        r = {k: resources.get(p + k, {}) for k in ("Api", "Health", "HealthMethod", "Deployment",
+                                                   "AccessLogs", "Stage", "WebAcl", "UsagePlan",
+                                                   "RouteSyncGrants")}
+        check(f"{label} cell {c}: every resource of a cell is there",
+              all(r.values()), str([k for k, v in r.items() if not v]))
+        if not all(r.values()):
+            continue
+        props = {k: v.get("Properties", {}) for k, v in r.items()}
+        api = "${" + p + "Api}"
+        check(f"{label} cell {c}: a regional REST API, retained when the name leaves Cells",
+              r["Api"]["Type"] == "AWS::ApiGateway::RestApi"
+              and all(r[k].get("DeletionPolicy") == "Retain" for k in ("Api", "Deployment", "Stage")),
+              json.dumps({k: r[k].get("DeletionPolicy") for k in ("Api", "Deployment", "Stage")}))
+        check(f"{label} cell {c}: GET /health answers from a mock, on the cell's API",
+              props["Health"].get("PathPart") == "health"
+              and props["Health"].get("RestApiId") == {"Fn::Sub": api}
+              and props["HealthMethod"].get("Integration", {}).get("Type") == "MOCK",
+              json.dumps(props["Health"]))
+        stage = props["Stage"]
+        logs = sub_string(stage.get("AccessLogSetting", {}).get("DestinationArn"))[0]
+        check(f"{label} cell {c}: its stage is the public stage, with access logs to its own group",
+              stage.get("StageName") == {"Ref": "PublicStage"}
+              and isinstance(logs, str) and "${" + p + "AccessLogs}" in logs
+              and "$context.requestId" in stage.get("AccessLogSetting", {}).get("Format", "")
+              and props["AccessLogs"].get("RetentionInDays") == {"Ref": "LogRetentionDays"},
+              json.dumps(stage.get("AccessLogSetting")))
+        waf = sub_string(props["WebAcl"].get("ResourceArn"))[0]
+        check(f"{label} cell {c}: the firewall guards its stage when WebAclArn is set",
+              r["WebAcl"].get("Condition") == "CellsWebAcl"
+              and props["WebAcl"].get("WebACLArn") == {"Ref": "WebAclArn"}
+              and isinstance(waf, str) and waf.endswith(f"/restapis/{api}/stages/${{{p}Stage}}"),
+              json.dumps(props["WebAcl"]))
+        plan = props["UsagePlan"].get("ApiStages", [{}])[0]
+        check(f"{label} cell {c}: a usage plan holds its stage when API keys are required",
+              r["UsagePlan"].get("Condition") == "CellsUsagePlan"
+              and plan == {"ApiId": {"Fn::Sub": api}, "Stage": {"Fn::Sub": "${" + p + "Stage}"}},
+              json.dumps(plan))
+        check(f"{label} cell {c}: every resource is made only with cells",
+              all(v.get("Condition") in ("HasCells", "CellsWebAcl", "CellsUsagePlan")
+                  for v in r.values()), json.dumps({k: v.get("Condition") for k, v in r.items()}))
+        grants_policy = props["RouteSyncGrants"]
+        stmts = [plain(s) for s in as_list(grants_policy.get("PolicyDocument", {}).get("Statement", []))]
+        grants, apis = apigateway_grants(stmts, p + "Api")
+        check(f"{label} cell {c}: route-sync's grants on it are exactly its calls",
+              grants == ROUTE_SYNC_APIGATEWAY,
+              f"extra {sorted(grants - ROUTE_SYNC_APIGATEWAY)}, missing {sorted(ROUTE_SYNC_APIGATEWAY - grants)}")
+        check(f"{label} cell {c}: route-sync's grants name its API only, attached to route-sync's role",
+              apis and all(a == p + "Api" for a in apis)
+              and grants_policy.get("Roles") == [{"Ref": functions_role(template)}],
+              f"{apis} {grants_policy.get('Roles')}")
+        var = env.get(f"FRONTDOOR_CELL_{c}")
+        value = var.get("Fn::If", [None, None])[1] if isinstance(var, dict) else None
+        check(f"{label} cell {c}: FRONTDOOR_CELL_{c} is its API and its authorizer from CellAuthorizers",
+              isinstance(value, dict) and sub_string(value)[0] == api + ":${Authorizer}"
+              and "CellAuthorizers" in json.dumps(sub_string(value)[1]), json.dumps(var))
+        out = outputs.get(f"Cell{c}Environment", {}).get("Value")
+        check(f"{label} cell {c}: the CLI's variable (output Cell{c}Environment) is the function's",
+              isinstance(out, dict) and sub_string(out)[0] == f"FRONTDOOR_CELL_{c}={api}:${{Authorizer}}"
+              and sub_string(out)[1] == sub_string(value)[1], json.dumps(out))
+
+
+def functions_role(template):
+    """Logical id of route-sync's role."""
+    _, fn = functions(template)["route-sync"]
+    return (getatt(fn["Properties"].get("Role")) or ("?",))[0]
+
+
+def check_no_cells(label, template):
+    """With Cells empty (CloudFormation's [""]), the loops still run once: every resource
+    and output they make is off, and so is the one variable."""
+    made = {k: v for k, v in template["Resources"].items() if k.startswith("Cell")}
+    outs = {k: v for k, v in template.get("Outputs", {}).items() if k.startswith("Cell")}
+    check(f"{label} with no cells the loops make resources only under cell conditions",
+          made and all(v.get("Condition") in ("HasCells", "CellsWebAcl", "CellsUsagePlan")
+                       for v in list(made.values()) + list(outs.values())),
+          json.dumps({k: v.get("Condition") for k, v in made.items()}))
+    check(f"{label} with no cells the cell conditions are false",
+          not evaluate({"Condition": "HasCells"}, template), "HasCells is true")
+    env = functions(template)["route-sync"][1]["Properties"]["Environment"]["Variables"]
+    var = env.get("FRONTDOOR_CELL_")
+    check(f"{label} with no cells no cell variable is set",
+          isinstance(var, dict) and var.get("Fn::If", [None])[0] == "HasCells"
+          and var["Fn::If"][2] == {"Ref": "AWS::NoValue"}, json.dumps(var))
+    domain = template["Resources"]["PublicDomain"]["Properties"].get("RoutingMode")
+    check(f"{label} with no cells the domain's routing mode is left as it was",
+          domain == {"Fn::If": ["HasCells", "ROUTING_RULE_THEN_BASE_PATH_MAPPING", {"Ref": "AWS::NoValue"}]},
+          json.dumps(domain))
+
+
 def route_queue(template):
     """Logical id of the queue route-sync's SQS event reads."""
     fns = functions(template)
@@ -383,7 +544,7 @@ def check_deployable(label, template, path):
           bool(endpoints) and not bad, json.dumps(plain(bad)))
 
     try:
-        out = sam_transform(path)
+        out = sam_transform(template)
     except Exception as e:  # noqa: BLE001 - report what the translator refused
         check(f"{label} SAM transform", False, str(e))
         return
@@ -417,7 +578,9 @@ def check_deployable(label, template, path):
 def check_governance(label, template):
     """Issue 15: WAF on the public stage (optional), VPC link V2 by default, /health open."""
     resources = template["Resources"]
-    waf = [(k, r) for k, r in resources.items() if r.get("Type") == "AWS::WAFv2::WebACLAssociation"]
+    # The first cell's; each other cell's is checked in check_cells.
+    waf = [(k, r) for k, r in resources.items() if r.get("Type") == "AWS::WAFv2::WebACLAssociation"
+           and not k.startswith("Cell")]
     want_arn = "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${PublicStage}"
     ok = [k for k, r in waf
           if r.get("Condition") == "HasWebAcl"
@@ -525,7 +688,13 @@ def check_readme(template, expected):
     set_by_template = set()
     for _, (_, fn) in functions(template).items():
         env = fn.get("Properties", {}).get("Environment", {}).get("Variables", {})
-        set_by_template |= {k for k in env if k.startswith("FRONTDOOR_")}
+        # A named cell's own variable is documented once, as FRONTDOOR_CELL_{name}.
+        set_by_template |= {k for k in env if k.startswith("FRONTDOOR_")
+                            and not (k.startswith("FRONTDOOR_CELL_") and k != "FRONTDOOR_CELL_NAMES")}
+    if any(k.startswith("FRONTDOOR_CELL_") and k != "FRONTDOOR_CELL_NAMES"
+           for _, (_, fn) in functions(template).items()
+           for k in fn.get("Properties", {}).get("Environment", {}).get("Variables", {})):
+        check("README's Configuration names FRONTDOOR_CELL_{name}", "`FRONTDOOR_CELL_{name}`" in text)
     check("README's Configuration names every variable config.rs reads",
           read <= named, str(sorted(read - named)))
     check("README's Configuration names every FRONTDOOR_ variable the template sets",
@@ -625,10 +794,13 @@ def main():
     check("config.rs declares both configs",
           set(expected) == {"TargetSyncConfig", "RouteSyncConfig"}, str(expected))
     check("config.rs names route-sync's message group", group is not None)
-    hub = cfn_yaml.load(str(args.template))
+    raw = cfn_yaml.load(str(args.template))
+    hub = with_cells(raw, THREE_CELLS)
     spoke = cfn_yaml.load(str(args.spoke))
     hub_label, spoke_label = args.template.name, args.spoke.name
-    check_common(hub_label, hub, expected)
+    check_no_cells(f"{hub_label} (one cell)", with_cells(raw, []))
+    check_cells(hub_label, hub, THREE_CELLS)
+    check_common(hub_label, hub, expected, THREE_CELLS)
     check_route_sync_iam(hub_label, hub)
     check_route_queue(hub_label, hub, group)
     check_deployable(hub_label, hub, args.template)

@@ -418,3 +418,91 @@ async fn rule_writes_stop_when_the_runs_publishing_time_is_spent_and_the_next_ru
     c.sweep().await;
     assert_eq!(c.rules().await.keys().collect::<Vec<_>>(), ["mall", "shop"]);
 }
+
+/// A TOKEN authorizer on `api`, as the hub team makes it on each cell's API.
+async fn authorizer_on(c: &Cells, api: &str) -> String {
+    aws_sdk_apigateway::Client::new(&c.s.pets.hub_sdk)
+        .create_authorizer()
+        .rest_api_id(api)
+        .name("hub")
+        .r#type(aws_sdk_apigateway::types::AuthorizerType::Token)
+        .identity_source("method.request.header.Authorization")
+        .authorizer_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string()
+}
+
+/// The authorizer ids on `api`'s methods under `prefix`.
+async fn authorizers_under(c: &Cells, api: &str, prefix: &str) -> Vec<Option<String>> {
+    let page = aws_sdk_apigateway::Client::new(&c.s.pets.hub_sdk)
+        .get_resources()
+        .rest_api_id(api)
+        .embed("methods")
+        .limit(500)
+        .send()
+        .await
+        .unwrap();
+    page.items()
+        .iter()
+        .filter(|r| r.path().unwrap_or("").starts_with(prefix))
+        .flat_map(|r| r.resource_methods().into_iter().flat_map(|m| m.values()))
+        .map(|m| m.authorizer_id().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cell_the_template_names_waits_for_its_authorizer_then_takes_newcomers() {
+    // GIVEN the variables the hub template writes for Cells=b: the first cell in
+    // FRONTDOOR_CELLS, cell b by name with its authorizer still empty (CellAuthorizers not
+    // given yet), and an authorizer on every route
+    let c = Cells::start(1, 6).await;
+    let first_auth = authorizer_on(&c, &c.ids[0]).await;
+    let waiting = format!("{}:", c.ids[1]);
+    let app = |cell_b: &str| {
+        c.s.pets.app_with(&[
+            ("FRONTDOOR_CELLS", c.ids[0].as_str()),
+            ("FRONTDOOR_CELL_NAMES", "b"),
+            ("FRONTDOOR_CELL_b", cell_b),
+            ("FRONTDOOR_PUBLIC_DOMAIN", DOMAIN),
+            ("FRONTDOOR_RESOURCE_QUOTA", "6"),
+            ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "100"),
+            ("FRONTDOOR_AUTHORIZER_ID", first_auth.as_str()),
+        ])
+    };
+    let before = app(&waiting);
+    assert_eq!(before.config.cells.len(), 1);
+    assert_eq!(before.config.waiting_cells[0].name, "b");
+    routes::reconcile(&before, &sweep()).await.unwrap();
+    // WHEN B exposes a shop of 3 resources, which the first cell (5 of 6) cannot take
+    c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
+        .await;
+    routes::reconcile(&before, &sweep()).await.unwrap();
+    // THEN nothing goes to the waiting cell: the shop is refused, no rule is made
+    let status = c.status("shop").await.unwrap_or_default();
+    assert!(
+        status.starts_with("refused:") && status.contains("resource quota (6)"),
+        "{status}"
+    );
+    assert!(!c.paths(1).await.iter().any(|p| p.starts_with("/shop")));
+    assert!(c.rules().await.is_empty());
+    // WHEN the hub team makes b's authorizer and the stack hands it over
+    let b_auth = authorizer_on(&c, &c.ids[1]).await;
+    let after = app(&format!("{}:{b_auth}", c.ids[1]));
+    assert_eq!(after.config.cells.len(), 2);
+    routes::reconcile(&after, &sweep()).await.unwrap();
+    // THEN the shop lives in b, governed by b's own authorizer, reached by one rule
+    assert_eq!(c.status("shop").await.as_deref(), Some("exposed"));
+    let governed = authorizers_under(&c, &c.ids[1], "/shop").await;
+    assert!(!governed.is_empty());
+    assert!(
+        governed
+            .iter()
+            .all(|a| a.as_deref() == Some(b_auth.as_str())),
+        "{governed:?}"
+    );
+    assert_eq!(c.rules().await.keys().collect::<Vec<_>>(), ["shop"]);
+}
