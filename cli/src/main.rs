@@ -86,14 +86,8 @@ impl Contract {
         Contract { values }
     }
 
-    /// A variable of the table, or a named cell's own (`FRONTDOOR_CELL_{name}`), which no
-    /// flag can name in advance.
     fn lookup(&self, name: &str) -> Option<String> {
-        self.values.get(name).cloned().or_else(|| {
-            name.strip_prefix(shared::config::CELL_VARIABLE_PREFIX)
-                .filter(|cell| !cell.is_empty() && *cell != "NAMES")
-                .and_then(|_| std::env::var(name).ok())
-        })
+        self.values.get(name).cloned()
     }
 
     /// Target sync runs when its variables are set, route sync when its are; at least one.
@@ -138,7 +132,11 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
         .load()
         .await;
     let target_app = target_config.map(|c| App::new(c, &sdk));
-    let route_app = route_config.map(|c| App::new(c, &sdk));
+    // With the cells the hub stack recorded, as route-sync reads them each run.
+    let route_app = match route_config {
+        Some(c) => Some(routes::with_named_cells(App::new(c, &sdk)).await?),
+        None => None,
+    };
     let sweep = Scope {
         sweep: true,
         apis: Default::default(),

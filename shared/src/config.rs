@@ -4,7 +4,7 @@
 
 use crate::error::{ConfigProblem, Error, Result};
 use crate::governance::{self, Policy};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ids::{
     parse_role_name, parse_stage_name, parse_vpc_link_id, AccountId, ApiId, SsmPrefix,
@@ -77,12 +77,6 @@ pub const PUBLIC_DOMAIN: &str = "FRONTDOOR_PUBLIC_DOMAIN";
 /// The cells: every public REST API behind the domain, `api-id[:authorizer-id]`,
 /// comma-separated, the first being [`PUBLIC_API_ID`] (the domain's base path mapping).
 pub const CELLS: &str = "FRONTDOOR_CELLS";
-/// More cells by name (the template's `Cells`), comma-separated: each is given in
-/// [`CELL_VARIABLE_PREFIX`]`{name}` and follows [`CELLS`]' cells.
-pub const CELL_NAMES: &str = "FRONTDOOR_CELL_NAMES";
-/// `FRONTDOOR_CELL_{name}`: a named cell, `api-id:authorizer-id`, the authorizer empty until
-/// it is made (the hub template writes one per name in `Cells`).
-pub const CELL_VARIABLE_PREFIX: &str = "FRONTDOOR_CELL_";
 /// Routing rules the custom domain takes (AWS's "Routing rules per domain").
 pub const ROUTING_RULE_QUOTA: &str = "FRONTDOOR_ROUTING_RULE_QUOTA";
 /// Default for [`ROUTING_RULE_QUOTA`]: AWS's default quota.
@@ -108,7 +102,7 @@ pub struct Cell {
 /// holds stays as it is (as for a cell removed from the configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitingCell {
-    /// Its name in [`CELL_NAMES`].
+    /// Its name (its record's, `{prefix}/registry/cells/{name}`).
     pub name: String,
     /// Its REST API.
     pub api_id: ApiId,
@@ -182,7 +176,6 @@ pub const VARIABLES: &[Variable] = &[
     Variable { name: ROUTE_MODE, flag: "route-mode", help: "How routes are made unless expose:mode says: mirror (a resource per private resource) or proxy (two per subtree) [mirror]" },
     Variable { name: PUBLIC_DOMAIN, flag: "public-domain", help: "The custom domain mapped to the public stage; published URLs are https://{domain}/{mount}" },
     Variable { name: CELLS, flag: "cells", help: "Every public REST API (cell) behind the domain, api-id[:authorizer-id], comma-separated, the public API first [the public API]" },
-    Variable { name: CELL_NAMES, flag: "cell-names", help: "More cells by name, comma-separated, each given as FRONTDOOR_CELL_{name}=api-id:authorizer-id" },
     Variable { name: ROUTING_RULE_QUOTA, flag: "routing-rule-quota", help: "Routing rules the custom domain takes [50]" },
     Variable { name: ACCOUNT_RULE_QUOTA, flag: "account-rule-quota", help: "Routing rules one spoke account's first segments may take [5]" },
     Variable { name: ROUTE_QUEUE_URL, flag: "route-queue-url", help: "route-sync's FIFO queue" },
@@ -243,8 +236,9 @@ pub struct RouteSyncConfig {
     pub public_domain: Option<String>,
     /// Every cell, the first being the public API; one cell is a hub without cells.
     pub cells: Vec<Cell>,
-    /// Named cells not yet in [`RouteSyncConfig::cells`]: each cell's authorizer is made on
-    /// its API after the API exists, so a new cell waits for it.
+    /// Named cells (the hub stack's records) not in [`RouteSyncConfig::cells`] for now: a
+    /// cell's authorizer is made on its API after the stack makes the API, so a new cell
+    /// waits for it ([`RouteSyncConfig::with_named_cells`]).
     pub waiting_cells: Vec<WaitingCell>,
     /// Which of [`RouteSyncConfig::cells`] this configuration writes to (`public_api_id`
     /// and the policy's authorizer are that cell's).
@@ -299,26 +293,6 @@ impl RouteSyncConfig {
         let route_mode = vars.with_default(ROUTE_MODE, "mirror", RouteMode::parse);
         let public_domain = vars.optional(PUBLIC_DOMAIN, parse_domain_name);
         let cells = vars.optional(CELLS, parse_cells);
-        let cell_names = vars
-            .optional(CELL_NAMES, parse_cell_names)
-            .unwrap_or_default();
-        let mut named = Vec::new();
-        for name in &cell_names {
-            let variable = format!("{CELL_VARIABLE_PREFIX}{name}");
-            match (vars.lookup)(&variable).map(|v| v.trim().to_string()) {
-                None => vars.problem::<()>(
-                    CELL_NAMES,
-                    format!("names cell {name}, but {variable} is not set"),
-                ),
-                Some(value) => match parse_named_cell(&value) {
-                    Ok(cell) => {
-                        named.push((name.clone(), cell));
-                        None
-                    }
-                    Err(why) => vars.problem(CELL_NAMES, format!("{variable}: {why}")),
-                },
-            };
-        }
         let routing_rule_quota =
             vars.with_default(ROUTING_RULE_QUOTA, DEFAULT_ROUTING_RULE_QUOTA, |s| {
                 parse_bound(s, 1_000_000)
@@ -327,30 +301,14 @@ impl RouteSyncConfig {
             vars.with_default(ACCOUNT_RULE_QUOTA, DEFAULT_ACCOUNT_RULE_QUOTA, |s| {
                 parse_bound(s, 1_000_000)
             });
-        let mut waiting_cells = Vec::new();
         let cells = match (&public_api_id, &governance) {
             (Some(first), Some(policy)) => {
-                let mut cells = cells.unwrap_or_else(|| {
+                let cells = cells.unwrap_or_else(|| {
                     vec![Cell {
                         api_id: first.clone(),
                         authorizer_id: None,
                     }]
                 });
-                // A named cell without its authorizer, while routes carry one, waits: its
-                // authorizer can only be made once the stack has made its API.
-                for (name, cell) in named {
-                    match (&policy.authorizer_id, &cell.authorizer_id) {
-                        (Some(_), None) => waiting_cells.push(WaitingCell {
-                            waits_for: format!(
-                                "its authorizer: make it on REST API {}, then give {name}=authorizer-id in the stack's CellAuthorizers ({CELL_VARIABLE_PREFIX}{name}=api-id:authorizer-id)",
-                                cell.api_id
-                            ),
-                            name,
-                            api_id: cell.api_id,
-                        }),
-                        _ => cells.push(cell),
-                    }
-                }
                 let domain = public_domain.is_some();
                 match check_cells(cells, first, policy, domain, ssm_prefix.as_ref()) {
                     Ok(cells) => Some(cells),
@@ -383,7 +341,7 @@ impl RouteSyncConfig {
                 route_mode: route_mode?,
                 public_domain,
                 cells: cells?,
-                waiting_cells,
+                waiting_cells: Vec::new(),
                 cell: 0,
                 routing_rule_quota: routing_rule_quota?,
                 account_rule_quota: account_rule_quota?,
@@ -394,6 +352,58 @@ impl RouteSyncConfig {
 }
 
 impl RouteSyncConfig {
+    /// This configuration with the cells the hub stack names (`name -> api-id:authorizer-id`,
+    /// its records), after the configured ones in name order. A named cell that cannot be
+    /// used yet waits instead of failing the run: its authorizer is not made yet (routes
+    /// carry one), it names one while routes carry none, there is no domain, its record is
+    /// malformed, or it is a cell already. A waiting cell, like a removed one, keeps what it
+    /// holds as it is.
+    pub fn with_named_cells(&self, records: &BTreeMap<String, String>) -> Self {
+        let mut out = self.clone();
+        for (name, value) in records {
+            let (cell, why) = match parse_named_cell(value) {
+                Err(why) => {
+                    out.waiting_cells.push(WaitingCell {
+                        name: name.clone(),
+                        api_id: self.public_api_id.clone(),
+                        waits_for: format!("a record that reads api-id:authorizer-id ({why})"),
+                    });
+                    continue;
+                }
+                Ok(cell) => {
+                    let why = match (&self.governance.authorizer_id, &cell.authorizer_id) {
+                        (Some(_), None) => Some(format!(
+                            "its authorizer: make it on REST API {}, then give {name}=authorizer-id in the hub stack's CellAuthorizers",
+                            cell.api_id
+                        )),
+                        (None, Some(other)) => Some(format!(
+                            "{} (its record names authorizer {other} while routes carry none)",
+                            governance::AUTHORIZER_ID
+                        )),
+                        _ if self.public_domain.is_none() => Some(format!(
+                            "{PUBLIC_DOMAIN}: cells are reached through the domain's routing rules"
+                        )),
+                        _ if out.cells.iter().any(|c| c.api_id == cell.api_id) => Some(format!(
+                            "a REST API of its own: {} is a cell already",
+                            cell.api_id
+                        )),
+                        _ => None,
+                    };
+                    (cell, why)
+                }
+            };
+            match why {
+                Some(waits_for) => out.waiting_cells.push(WaitingCell {
+                    name: name.clone(),
+                    api_id: cell.api_id,
+                    waits_for,
+                }),
+                None => out.cells.push(cell),
+            }
+        }
+        out
+    }
+
     /// This configuration for writing to cell `index`: its REST API, its authorizer.
     pub fn for_cell(&self, index: usize) -> Option<Self> {
         let cell = self.cells.get(index)?;
@@ -439,25 +449,7 @@ fn parse_cells(s: &str) -> Result<Vec<Cell>, String> {
         .collect()
 }
 
-/// `FRONTDOOR_CELL_NAMES`: names of letters and digits, comma-separated, none twice.
-fn parse_cell_names(s: &str) -> Result<Vec<String>, String> {
-    let mut names: Vec<String> = Vec::new();
-    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(format!(
-                "{:?} is not a cell name (letters and digits, at most 64)",
-                name.chars().take(70).collect::<String>()
-            ));
-        }
-        if names.iter().any(|n| n == name) {
-            return Err(format!("names cell {name} twice"));
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
-
-/// `FRONTDOOR_CELL_{name}`: `api-id:authorizer-id`, the authorizer empty until it is made.
+/// A cell's record: `api-id:authorizer-id`, the authorizer empty until it is made.
 fn parse_named_cell(s: &str) -> Result<Cell, String> {
     let (api, authorizer) = s.split_once(':').unwrap_or((s, ""));
     Ok(Cell {
@@ -486,7 +478,12 @@ fn check_cells(
     }
     let ids: BTreeSet<&ApiId> = cells.iter().map(|c| &c.api_id).collect();
     if ids.len() != cells.len() {
-        return Err("names a cell twice".into());
+        let twice = cells
+            .iter()
+            .map(|c| &c.api_id)
+            .find(|a| cells.iter().filter(|c| &c.api_id == *a).count() > 1)
+            .map_or_else(String::new, ToString::to_string);
+        return Err(format!("names cell {twice} twice"));
     }
     if cells.len() > 1 && !domain {
         return Err(format!(
@@ -875,7 +872,7 @@ mod tests {
                     (CELLS, "public0000,public0000"),
                     (PUBLIC_DOMAIN, "api.example.com"),
                 ],
-                "names a cell twice",
+                "names cell public0000 twice",
             ),
             (
                 vec![(CELLS, "public0000,second0000")],
@@ -923,73 +920,79 @@ mod tests {
     }
 
     #[test]
-    fn named_cells_follow_the_listed_ones_and_wait_for_their_authorizer() {
-        // What the hub template writes: the first cell in FRONTDOOR_CELLS, the others by
-        // name, each authorizer empty until CellAuthorizers gives it.
+    fn named_cells_follow_the_listed_ones_and_wait_rather_than_fail_the_run() {
+        // The hub stack's records for Cells=b,c: the first cell in FRONTDOOR_CELLS, b's
+        // authorizer not given yet (CellAuthorizers), c's given.
         let base = [
             (VPC_ENDPOINT_ID, "vpce-0a1b2c3d4e5f60718"),
             (PUBLIC_API_ID, "public0000"),
             (VPC_LINK_ID, "link00"),
             (ALLOWED_ACCOUNTS, "222222222222"),
-            (CELLS, "public0000"),
             (PUBLIC_DOMAIN, "api.example.com"),
-            (CELL_NAMES, "b,c"),
-            ("FRONTDOOR_CELL_b", "bbbbbbbbbb:"),
-            ("FRONTDOOR_CELL_c", "cccccccccc:authcc"),
         ];
-        let with = |more: &[(&'static str, &'static str)]| {
-            let all: Vec<(&str, &str)> = base
-                .iter()
-                .filter(|(k, _)| !more.iter().any(|(m, _)| m == k))
-                .chain(more)
-                .copied()
-                .collect();
-            RouteSyncConfig::from_lookup(env(&all))
+        let config = |more: &[(&'static str, &'static str)]| {
+            let all: Vec<(&str, &str)> = base.iter().chain(more).copied().collect();
+            RouteSyncConfig::from_lookup(env(&all)).unwrap()
         };
+        let records = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let ids = |c: &RouteSyncConfig| -> Vec<String> {
+            c.cells.iter().map(|c| c.api_id.to_string()).collect()
+        };
+        let waiting = |c: &RouteSyncConfig| -> Vec<(String, String)> {
+            c.waiting_cells
+                .iter()
+                .map(|w| (w.name.clone(), w.waits_for.clone()))
+                .collect()
+        };
+        let governed = config(&[(governance::AUTHORIZER_ID, "auth00")]);
         // With an authorizer on every route, b waits for its own; c is a cell.
-        let governed = with(&[(governance::AUTHORIZER_ID, "auth00")]).unwrap();
-        let ids: Vec<&str> = governed.cells.iter().map(|c| c.api_id.as_str()).collect();
-        assert_eq!(ids, ["public0000", "cccccccccc"]);
-        assert_eq!(governed.waiting_cells.len(), 1);
-        assert_eq!(governed.waiting_cells[0].name, "b");
-        assert!(governed.waiting_cells[0]
-            .waits_for
-            .contains("CellAuthorizers"));
-        // Given b's authorizer, b takes its place in the listed order.
-        let given = with(&[
-            (governance::AUTHORIZER_ID, "auth00"),
-            ("FRONTDOOR_CELL_b", "bbbbbbbbbb:authbb"),
-        ])
-        .unwrap();
-        let ids: Vec<&str> = given.cells.iter().map(|c| c.api_id.as_str()).collect();
-        assert_eq!(ids, ["public0000", "bbbbbbbbbb", "cccccccccc"]);
-        assert!(given.waiting_cells.is_empty());
-        // Without one, an authorizer on one cell only is refused: routes carry it everywhere
-        // or nowhere.
-        let err = with(&[]).unwrap_err().to_string();
-        assert!(err.contains("cell cccccccccc names an authorizer"), "{err}");
-        let open = with(&[("FRONTDOOR_CELL_c", "cccccccccc:")]).unwrap();
-        assert_eq!(open.cells.len(), 3);
-        // Each mistake names the variable.
-        for (more, says) in [
-            (
-                vec![(CELL_NAMES, "b,c,d")],
-                "names cell d, but FRONTDOOR_CELL_d is not set",
-            ),
-            (vec![(CELL_NAMES, "b,b")], "names cell b twice"),
-            (vec![(CELL_NAMES, "b-1")], "is not a cell name"),
-            (
-                vec![("FRONTDOOR_CELL_b", "not an id:")],
-                "FRONTDOOR_CELL_b:",
-            ),
-            (
-                vec![("FRONTDOOR_CELL_b", "public0000:")],
-                "names a cell twice",
-            ),
-        ] {
-            let err = with(&more).unwrap_err().to_string();
-            assert!(err.contains(says), "{says}: {err}");
-        }
+        let two = governed.with_named_cells(&records(&[
+            ("b", "bbbbbbbbbb:"),
+            ("c", "cccccccccc:authcc"),
+        ]));
+        assert_eq!(ids(&two), ["public0000", "cccccccccc"]);
+        let w = waiting(&two);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].0, "b");
+        assert!(w[0].1.contains("CellAuthorizers"), "{w:?}");
+        assert_eq!(
+            two.for_cell(1).unwrap().governance.authorizer_id.as_deref(),
+            Some("authcc")
+        );
+        // Given b's, b takes its place in name order.
+        let three = governed.with_named_cells(&records(&[
+            ("c", "cccccccccc:authcc"),
+            ("b", "bbbbbbbbbb:authbb"),
+        ]));
+        assert_eq!(ids(&three), ["public0000", "bbbbbbbbbb", "cccccccccc"]);
+        assert!(three.waiting_cells.is_empty());
+        // Nothing a record says fails the run: each odd one waits, naming what it needs.
+        let open = config(&[]);
+        let odd = open.with_named_cells(&records(&[
+            ("a", "aaaaaaaaaa:authaa"),
+            ("b", "not an id"),
+            ("c", "public0000:"),
+            ("d", "dddddddddd:"),
+        ]));
+        assert_eq!(ids(&odd), ["public0000", "dddddddddd"]);
+        let w = waiting(&odd);
+        assert!(w[0].1.contains("FRONTDOOR_AUTHORIZER_ID"), "{w:?}");
+        assert!(w[1].1.contains("api-id:authorizer-id"), "{w:?}");
+        assert!(w[2].1.contains("is a cell already"), "{w:?}");
+        let no_domain = RouteSyncConfig::from_lookup(env(&base[..4])).unwrap();
+        let none = no_domain.with_named_cells(&records(&[("d", "dddddddddd:")]));
+        assert_eq!(ids(&none), ["public0000"]);
+        assert!(waiting(&none)[0].1.contains("FRONTDOOR_PUBLIC_DOMAIN"));
+        // And no record: the configuration as it was.
+        assert_eq!(
+            ids(&open.with_named_cells(&BTreeMap::new())),
+            ["public0000"]
+        );
     }
 
     #[test]

@@ -106,9 +106,6 @@ pub async fn route_sync(
     event: LambdaEvent<Value>,
 ) -> Result<Outcome<routes::Report>> {
     let started = Instant::now();
-    for waiting in &app.config.waiting_cells {
-        tracing::warn!(cell = %waiting.name, api = %waiting.api_id, "cell not used yet: it waits for {}", waiting.waits_for);
-    }
     let own = account_of_function(&event.context.invoked_function_arn);
     let batch = events::route_batch(&event.payload, &app.config.allowed_accounts, own.as_ref());
     let lag = batch.oldest_event_ms.map(|t| Metric {

@@ -508,3 +508,21 @@ async fn public_api(sdk: &SdkConfig, name: &str) -> String {
     add_resource(sdk, &id, "/health", "GET").await;
     id
 }
+
+/// A TOKEN authorizer on REST API `api`, as the hub team makes it (on the public API, and
+/// on each cell's API: an authorizer belongs to one REST API).
+pub async fn token_authorizer(sdk: &aws_config::SdkConfig, api: &str) -> String {
+    aws_sdk_apigateway::Client::new(sdk)
+        .create_authorizer()
+        .rest_api_id(api)
+        .name("hub")
+        .r#type(aws_sdk_apigateway::types::AuthorizerType::Token)
+        .identity_source("method.request.header.Authorization")
+        .authorizer_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations")
+        .send()
+        .await
+        .expect("create an authorizer")
+        .id()
+        .expect("an authorizer id")
+        .to_string()
+}

@@ -24,8 +24,10 @@
    functions emit (shared/src/entry.rs), each under its function.
 9. Cells (issue 23): the hub is checked as deployed with three cells (Cells=b,c), its
    Fn::ForEach loops expanded as cfn-lint expands them; every cell has what the first has
-   (stage with access logs, /health, firewall, usage plan, retained API) and route-sync's
-   grants on it are exactly its calls; with no cells, every cell resource is off.
+   (stage with access logs, /health, firewall, usage plan, retained API), route-sync's
+   grants on it are exactly its calls, and its record (api-id:authorizer-id) evaluates to
+   the right authorizer; with no cells, every cell resource is off; no loop entry starts
+   with Condition and Rules use only the functions Rules take.
 
 Usage: check_templates.py [--template HUB.yaml] [--spoke SPOKE.yaml]   (defaults: the repo's)
 Prints "N passed, M failed" and exits non-zero on a failure.
@@ -241,9 +243,8 @@ def sam_transform(template):
     return transform(template, {}, NoManagedPolicies())
 
 
-def check_common(label, template, expected, cells=()):
-    """IAM wildcards, env == contract, reserved concurrency; for either stack. `cells`:
-    the named cells, each with its own variable (config.rs CELL_VARIABLE_PREFIX)."""
+def check_common(label, template, expected):
+    """IAM wildcards, env == contract, reserved concurrency; for either stack."""
     resources = template["Resources"]
     found = 0
     for logical, resource in resources.items():
@@ -257,8 +258,6 @@ def check_common(label, template, expected, cells=()):
         props = resource["Properties"]
         env = set(props.get("Environment", {}).get("Variables", {}))
         want = set(expected.get(binaries.get(binary, ""), set()))
-        if binary == "route-sync":
-            want |= {f"FRONTDOOR_CELL_{c}" for c in cells}
         check(f"{label}:{logical} ({binary}) env == config contract", env == want,
               f"extra {sorted(env - want)}, missing {sorted(want - env)}")
         reserved = props.get("ReservedConcurrentExecutions")
@@ -345,6 +344,15 @@ def check_route_sync_iam(label, template):
     check(f"{label}:{role} ssm grants are exactly route-sync's parameters", ssm == want_ssm,
           f"extra {sorted(ssm - want_ssm)}, missing {sorted(want_ssm - ssm)}")
 
+    # The cells' records: read by path, never written (the stack writes them).
+    reads = [st for st in unwrapped if st.get("Effect") == "Allow" and "ssm:GetParametersByPath" in actions(st)
+             and "ssm:PutParameter" not in actions(st)]
+    paths = {sub_string(r)[0].split("parameter${SsmPrefix}", 1)[-1]
+             for st in reads for r in as_list(st.get("Resource", []))}
+    check(f"{label}:{role} reads the cells' records by path, and writes none",
+          paths == {"/registry/cells"} and all(actions(st) == ["ssm:GetParametersByPath"] for st in reads),
+          f"{paths} {[actions(st) for st in reads]}")
+
     # sts:AssumeRole only in the allowed accounts.
     assume = [st for st in stmts
               if st.get("Effect") == "Allow" and "sts:AssumeRole" in actions(st)]
@@ -386,16 +394,12 @@ def apigateway_grants(stmts, api=None):
 def check_cells(label, template, cells):
     """Each named cell has what the first has, and route-sync's grants on its API alone."""
     resources = template["Resources"]
-    env = functions(template)["route-sync"][1]["Properties"]["Environment"]["Variables"]
     outputs = template.get("Outputs", {})
-    check(f"{label} FRONTDOOR_CELL_NAMES lists the cells in order",
-          env.get("FRONTDOOR_CELL_NAMES") == {"Fn::Join": [",", {"Ref": "Cells"}]},
-          json.dumps(env.get("FRONTDOOR_CELL_NAMES")))
     for c in cells:
         p = f"Cell{c}"
         r = {k: resources.get(p + k, {}) for k in ("Api", "Health", "HealthMethod", "Deployment",
                                                    "AccessLogs", "Stage", "WebAcl", "UsagePlan",
-                                                   "RouteSyncGrants")}
+                                                   "RouteSyncGrants", "Record")}
         check(f"{label} cell {c}: every resource of a cell is there",
               all(r.values()), str([k for k, v in r.items() if not v]))
         if not all(r.values()):
@@ -443,15 +447,84 @@ def check_cells(label, template, cells):
               apis and all(a == p + "Api" for a in apis)
               and grants_policy.get("Roles") == [{"Ref": functions_role(template)}],
               f"{apis} {grants_policy.get('Roles')}")
-        var = env.get(f"FRONTDOOR_CELL_{c}")
-        value = var.get("Fn::If", [None, None])[1] if isinstance(var, dict) else None
-        check(f"{label} cell {c}: FRONTDOOR_CELL_{c} is its API and its authorizer from CellAuthorizers",
-              isinstance(value, dict) and sub_string(value)[0] == api + ":${Authorizer}"
-              and "CellAuthorizers" in json.dumps(sub_string(value)[1]), json.dumps(var))
-        out = outputs.get(f"Cell{c}Environment", {}).get("Value")
-        check(f"{label} cell {c}: the CLI's variable (output Cell{c}Environment) is the function's",
-              isinstance(out, dict) and sub_string(out)[0] == f"FRONTDOOR_CELL_{c}={api}:${{Authorizer}}"
-              and sub_string(out)[1] == sub_string(value)[1], json.dumps(out))
+        record = props["Record"]
+        value, mapping = sub_string(record.get("Value"))
+        check(f"{label} cell {c}: its record {{prefix}}/registry/cells/{c} is its API and authorizer, "
+              "made after route-sync's grants on it",
+              r["Record"]["Type"] == "AWS::SSM::Parameter"
+              and record.get("Name") == {"Fn::Sub": "${SsmPrefix}/registry/cells/" + c}
+              and value == api + ":${Authorizer}"
+              and r["Record"].get("DependsOn") == p + "RouteSyncGrants", json.dumps(record))
+        # The authorizer lookup, evaluated as CloudFormation would, for this cell.
+        for given, want in ((f"{c}=auth{c}1", f"auth{c}1"), ("", ""),
+                            (f"x{c}=wrong,{c}x=wrong2,{c}=right", "right"),
+                            (f"{c}x=wrong", "")):
+            got = evaluate_lookup(mapping.get("Authorizer"), given)
+            check(f"{label} cell {c}: CellAuthorizers={given!r} gives authorizer {want!r}",
+                  got == want, f"got {got!r}")
+        out = outputs.get(f"Cell{c}ApiId", {})
+        check(f"{label} cell {c}: output Cell{c}ApiId names its API",
+              out.get("Value") == {"Fn::Sub": api} and out.get("Condition") == "HasCells", json.dumps(out))
+
+
+def evaluate_lookup(node, cell_authorizers):
+    """The value of the cell record's authorizer lookup (Fn::Select, Fn::Split, Fn::Sub over
+    CellAuthorizers) with CellAuthorizers set to `cell_authorizers`; an error string when
+    CloudFormation would fail it (an index out of range)."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and len(node) == 1:
+        (key, value), = node.items()
+        if key == "Fn::Sub":
+            return value.replace("${CellAuthorizers}", cell_authorizers) if isinstance(value, str) else "?"
+        if key == "Fn::Split":
+            sep, s = (evaluate_lookup(v, cell_authorizers) for v in value)
+            return s.split(sep) if isinstance(s, str) and isinstance(sep, str) else "?"
+        if key == "Fn::Select":
+            index, items = value[0], evaluate_lookup(value[1], cell_authorizers)
+            return items[int(index)] if isinstance(items, list) and int(index) < len(items) else "error: out of range"
+    return "?"
+
+
+def check_loop_fragments(label, raw):
+    """In a loop's fragment CloudFormation refuses Condition as an entry's first key (the
+    Fn::ForEach docs, Conditions examples); Rules take only Ref and the rule functions."""
+    first = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if str(k).startswith("Fn::ForEach::") and isinstance(v, list) and len(v) == 3:
+                    for key, entry in (v[2] or {}).items():
+                        if isinstance(entry, dict) and entry and next(iter(entry)) == "Condition":
+                            first.append(str(key))
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(plain(raw))
+    check(f"{label} no loop entry has Condition first", not first, str(first))
+    allowed = {"Ref", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Fn::Contains",
+               "Fn::EachMemberEquals", "Fn::EachMemberIn", "Fn::RefAll", "Fn::ValueOf",
+               "Fn::ValueOfAll", "Condition"}
+    used = set()
+
+    def functions_in(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "Ref" or k.startswith("Fn::") or k == "Condition":
+                    used.add(k)
+                functions_in(v)
+        elif isinstance(node, list):
+            for v in node:
+                functions_in(v)
+
+    for rule in plain(raw).get("Rules", {}).values():
+        functions_in(rule.get("RuleCondition"))
+        for a in rule.get("Assertions", []):
+            functions_in(a.get("Assert"))
+    check(f"{label} Rules use only Ref and the rule functions", used <= allowed, str(sorted(used - allowed)))
 
 
 def functions_role(template):
@@ -471,15 +544,10 @@ def check_no_cells(label, template):
           json.dumps({k: v.get("Condition") for k, v in made.items()}))
     check(f"{label} with no cells the cell conditions are false",
           not evaluate({"Condition": "HasCells"}, template), "HasCells is true")
-    env = functions(template)["route-sync"][1]["Properties"]["Environment"]["Variables"]
-    var = env.get("FRONTDOOR_CELL_")
-    check(f"{label} with no cells no cell variable is set",
-          isinstance(var, dict) and var.get("Fn::If", [None])[0] == "HasCells"
-          and var["Fn::If"][2] == {"Ref": "AWS::NoValue"}, json.dumps(var))
     domain = template["Resources"]["PublicDomain"]["Properties"].get("RoutingMode")
-    check(f"{label} with no cells the domain's routing mode is left as it was",
-          domain == {"Fn::If": ["HasCells", "ROUTING_RULE_THEN_BASE_PATH_MAPPING", {"Ref": "AWS::NoValue"}]},
-          json.dumps(domain))
+    check(f"{label} the domain takes routing rules first whether or not there are cells (none: "
+          "the mapping serves all, as before; a removed cell's rules still reach it)",
+          domain == "ROUTING_RULE_THEN_BASE_PATH_MAPPING", json.dumps(domain))
 
 
 def route_queue(template):
@@ -688,13 +756,7 @@ def check_readme(template, expected):
     set_by_template = set()
     for _, (_, fn) in functions(template).items():
         env = fn.get("Properties", {}).get("Environment", {}).get("Variables", {})
-        # A named cell's own variable is documented once, as FRONTDOOR_CELL_{name}.
-        set_by_template |= {k for k in env if k.startswith("FRONTDOOR_")
-                            and not (k.startswith("FRONTDOOR_CELL_") and k != "FRONTDOOR_CELL_NAMES")}
-    if any(k.startswith("FRONTDOOR_CELL_") and k != "FRONTDOOR_CELL_NAMES"
-           for _, (_, fn) in functions(template).items()
-           for k in fn.get("Properties", {}).get("Environment", {}).get("Variables", {})):
-        check("README's Configuration names FRONTDOOR_CELL_{name}", "`FRONTDOOR_CELL_{name}`" in text)
+        set_by_template |= {k for k in env if k.startswith("FRONTDOOR_")}
     check("README's Configuration names every variable config.rs reads",
           read <= named, str(sorted(read - named)))
     check("README's Configuration names every FRONTDOOR_ variable the template sets",
@@ -798,9 +860,10 @@ def main():
     hub = with_cells(raw, THREE_CELLS)
     spoke = cfn_yaml.load(str(args.spoke))
     hub_label, spoke_label = args.template.name, args.spoke.name
+    check_loop_fragments(hub_label, raw)
     check_no_cells(f"{hub_label} (one cell)", with_cells(raw, []))
     check_cells(hub_label, hub, THREE_CELLS)
-    check_common(hub_label, hub, expected, THREE_CELLS)
+    check_common(hub_label, hub, expected)
     check_route_sync_iam(hub_label, hub)
     check_route_queue(hub_label, hub, group)
     check_deployable(hub_label, hub, args.template)

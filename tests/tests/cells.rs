@@ -36,14 +36,25 @@ struct Cells {
 
 impl Cells {
     async fn start(extra: usize, quota: usize) -> Cells {
+        Self::start_with(extra, quota, &[]).await
+    }
+
+    /// As [`Cells::start`], with more variables for route-sync.
+    async fn start_with(extra: usize, quota: usize, more: &[(&str, &str)]) -> Cells {
         let s = Scenario::start().await;
         let ids = add_cells(&s.pets, extra, DOMAIN).await;
-        let app = s.pets.app_with(&[
-            ("FRONTDOOR_CELLS", &ids.join(",")),
+        let cells = ids.join(",");
+        let quota = quota.to_string();
+        let vars: Vec<(&str, &str)> = [
+            ("FRONTDOOR_CELLS", cells.as_str()),
             ("FRONTDOOR_PUBLIC_DOMAIN", DOMAIN),
-            ("FRONTDOOR_RESOURCE_QUOTA", &quota.to_string()),
+            ("FRONTDOOR_RESOURCE_QUOTA", quota.as_str()),
             ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "100"),
-        ]);
+        ]
+        .into_iter()
+        .chain(more.iter().copied())
+        .collect();
+        let app = s.pets.app_with(&vars);
         Cells { s, ids, app }
     }
 
@@ -421,19 +432,7 @@ async fn rule_writes_stop_when_the_runs_publishing_time_is_spent_and_the_next_ru
 
 /// A TOKEN authorizer on `api`, as the hub team makes it on each cell's API.
 async fn authorizer_on(c: &Cells, api: &str) -> String {
-    aws_sdk_apigateway::Client::new(&c.s.pets.hub_sdk)
-        .create_authorizer()
-        .rest_api_id(api)
-        .name("hub")
-        .r#type(aws_sdk_apigateway::types::AuthorizerType::Token)
-        .identity_source("method.request.header.Authorization")
-        .authorizer_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string()
+    frontdoor_tests::pets::token_authorizer(&c.s.pets.hub_sdk, api).await
 }
 
 /// The authorizer ids on `api`'s methods under `prefix`.
@@ -454,33 +453,42 @@ async fn authorizers_under(c: &Cells, api: &str, prefix: &str) -> Vec<Option<Str
         .collect()
 }
 
+/// The hub stack's record of cell `name` (template `Cell{name}Record`).
+async fn record_cell(c: &Cells, name: &str, value: &str) {
+    aws_sdk_ssm::Client::new(&c.s.pets.hub_sdk)
+        .put_parameter()
+        .name(format!("/frontdoor/registry/cells/{name}"))
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
-async fn a_cell_the_template_names_waits_for_its_authorizer_then_takes_newcomers() {
-    // GIVEN the variables the hub template writes for Cells=b: the first cell in
-    // FRONTDOOR_CELLS, cell b by name with its authorizer still empty (CellAuthorizers not
-    // given yet), and an authorizer on every route
+async fn a_cell_the_stack_records_waits_for_its_authorizer_takes_newcomers_then_keeps_them() {
+    // GIVEN the hub as the template makes it with Cells=b: the first cell configured, cell
+    // b recorded by the stack with its authorizer still empty (CellAuthorizers not given),
+    // and an authorizer on every route
     let c = Cells::start(1, 6).await;
     let first_auth = authorizer_on(&c, &c.ids[0]).await;
-    let waiting = format!("{}:", c.ids[1]);
-    let app = |cell_b: &str| {
-        c.s.pets.app_with(&[
-            ("FRONTDOOR_CELLS", c.ids[0].as_str()),
-            ("FRONTDOOR_CELL_NAMES", "b"),
-            ("FRONTDOOR_CELL_b", cell_b),
-            ("FRONTDOOR_PUBLIC_DOMAIN", DOMAIN),
-            ("FRONTDOOR_RESOURCE_QUOTA", "6"),
-            ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "100"),
-            ("FRONTDOOR_AUTHORIZER_ID", first_auth.as_str()),
-        ])
-    };
-    let before = app(&waiting);
-    assert_eq!(before.config.cells.len(), 1);
-    assert_eq!(before.config.waiting_cells[0].name, "b");
-    routes::reconcile(&before, &sweep()).await.unwrap();
+    let app = c.s.pets.app_with(&[
+        ("FRONTDOOR_CELLS", c.ids[0].as_str()),
+        ("FRONTDOOR_PUBLIC_DOMAIN", DOMAIN),
+        ("FRONTDOOR_RESOURCE_QUOTA", "6"),
+        ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "100"),
+        ("FRONTDOOR_AUTHORIZER_ID", first_auth.as_str()),
+    ]);
+    record_cell(&c, "b", &format!("{}:", c.ids[1])).await;
+    let named = routes::named_cells(&app).await.unwrap().unwrap();
+    assert_eq!(named.cells.len(), 1);
+    assert_eq!(named.waiting_cells[0].name, "b");
+    routes::reconcile(&app, &sweep()).await.unwrap();
     // WHEN B exposes a shop of 3 resources, which the first cell (5 of 6) cannot take
     c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
         .await;
-    routes::reconcile(&before, &sweep()).await.unwrap();
+    routes::reconcile(&app, &sweep()).await.unwrap();
     // THEN nothing goes to the waiting cell: the shop is refused, no rule is made
     let status = c.status("shop").await.unwrap_or_default();
     assert!(
@@ -489,11 +497,11 @@ async fn a_cell_the_template_names_waits_for_its_authorizer_then_takes_newcomers
     );
     assert!(!c.paths(1).await.iter().any(|p| p.starts_with("/shop")));
     assert!(c.rules().await.is_empty());
-    // WHEN the hub team makes b's authorizer and the stack hands it over
+    // WHEN the hub team makes b's authorizer and the stack records it: no new function
+    // configuration, the next run reads it
     let b_auth = authorizer_on(&c, &c.ids[1]).await;
-    let after = app(&format!("{}:{b_auth}", c.ids[1]));
-    assert_eq!(after.config.cells.len(), 2);
-    routes::reconcile(&after, &sweep()).await.unwrap();
+    record_cell(&c, "b", &format!("{}:{b_auth}", c.ids[1])).await;
+    routes::reconcile(&app, &sweep()).await.unwrap();
     // THEN the shop lives in b, governed by b's own authorizer, reached by one rule
     assert_eq!(c.status("shop").await.as_deref(), Some("exposed"));
     let governed = authorizers_under(&c, &c.ids[1], "/shop").await;
@@ -505,4 +513,56 @@ async fn a_cell_the_template_names_waits_for_its_authorizer_then_takes_newcomers
         "{governed:?}"
     );
     assert_eq!(c.rules().await.keys().collect::<Vec<_>>(), ["shop"]);
+    // WHEN an update of the stack drops b's authorizer again (CellAuthorizers replaced)
+    record_cell(&c, "b", &format!("{}:", c.ids[1])).await;
+    let before = app.clients.calls.snapshot();
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    // THEN the shop stays where it lives, as it is: the first cell does not take it in, and
+    // its rule stays
+    assert!(!c.paths(0).await.iter().any(|p| p.starts_with("/shop")));
+    assert!(c.paths(1).await.contains(&"/shop/items".to_string()));
+    assert_eq!(c.rules().await.keys().collect::<Vec<_>>(), ["shop"]);
+    let writes = app.clients.calls.snapshot().since(&before).write_ops();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[tokio::test]
+async fn one_account_cannot_use_up_the_domains_routing_rules() {
+    // GIVEN two cells of 20 resources, the first filled to 19 (the seed's 5 and C's big API
+    // of 14), and each account allowed 2 routing rules
+    let c = Cells::start_with(1, 20, &[("FRONTDOOR_ACCOUNT_RULE_QUOTA", "2")]).await;
+    let big: Vec<String> = std::iter::once("/big".to_string())
+        .chain((1..14).map(|i| format!("/big/r{i}")))
+        .collect();
+    let big: Vec<&str> = big.iter().map(String::as_str).collect();
+    c.expose(&c.s.pets.c, "big", &big).await;
+    c.sweep().await;
+    assert_eq!(c.status("big").await.as_deref(), Some("exposed"));
+    assert!(c.rules().await.is_empty(), "the first cell needs no rule");
+    // WHEN B, hostile or merely eager, exposes four small APIs, each under a first segment
+    // of its own (so each needs a rule to the second cell), and C exposes one
+    for name in ["s1", "s2", "s3", "s4"] {
+        let (first, second) = (format!("/{name}"), format!("/{name}/a"));
+        c.expose(&c.s.pets.b, name, &[&first, &second]).await;
+    }
+    c.expose(&c.s.pets.c, "t1", &["/t1", "/t1/a"]).await;
+    c.sweep().await;
+    // THEN B holds its two rules and no more, its other two are refused for want of room (a
+    // rule is part of a cell's room), though the second cell has resources to spare, and C
+    // still gets its rule: the domain's rules are not one team's to take
+    let rules = c.rules().await;
+    let b_rules: Vec<&String> = rules.keys().filter(|s| s.starts_with('s')).collect();
+    assert_eq!(b_rules.len(), 2, "{rules:?}");
+    assert!(rules.contains_key("t1"), "{rules:?}");
+    let mut refused = Vec::new();
+    for name in ["s1", "s2", "s3", "s4"] {
+        let status = c.status(name).await.unwrap_or_default();
+        if status.starts_with("refused: no room") {
+            refused.push(name);
+        } else {
+            assert_eq!(status, "exposed", "{name}");
+        }
+    }
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(c.status("t1").await.as_deref(), Some("exposed"));
 }

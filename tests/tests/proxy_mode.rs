@@ -318,19 +318,7 @@ async fn a_custom_domain_makes_every_url_and_a_new_one_rewrites_them_in_one_swee
 
 /// A TOKEN authorizer on the public API, as the hub team makes it.
 async fn authorizer(s: &Scenario) -> String {
-    aws_sdk_apigateway::Client::new(&s.pets.hub_sdk)
-        .create_authorizer()
-        .rest_api_id(&s.pets.public_api_id)
-        .name("hub")
-        .r#type(aws_sdk_apigateway::types::AuthorizerType::Token)
-        .identity_source("method.request.header.Authorization")
-        .authorizer_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:auth/invocations")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string()
+    frontdoor_tests::pets::token_authorizer(&s.pets.hub_sdk, &s.pets.public_api_id).await
 }
 
 #[tokio::test]

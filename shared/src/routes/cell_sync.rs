@@ -395,6 +395,50 @@ async fn live_rules(v2: &aws_sdk_apigatewayv2::Client, domain: &str) -> Result<V
     )))
 }
 
+/// Where the hub stack records the cells it makes (its `Cells`): one parameter per cell,
+/// `{prefix}/registry/cells/{name}` = `api-id:authorizer-id`. route-sync only reads them.
+pub fn cell_records_folder(prefix: &SsmPrefix) -> String {
+    prefix.join("registry/cells")
+}
+
+/// The configuration with the cells the hub stack recorded, read now, so adding a cell
+/// needs no new function configuration: `None` when there is no record, or no domain
+/// (cells need one; no read then). A record that cannot be used yet makes its cell wait
+/// (logged here) rather than failing the run.
+pub async fn named_cells(app: &App<RouteSyncConfig>) -> Result<Option<RouteSyncConfig>> {
+    if app.config.public_domain.is_none() {
+        return Ok(None);
+    }
+    let folder = cell_records_folder(&app.config.ssm_prefix);
+    let records: BTreeMap<String, String> = registry::values_under(&app.clients.ssm, &folder)
+        .await?
+        .into_iter()
+        .filter_map(|(name, value)| {
+            // A record sits right under the folder: anything deeper is not the stack's.
+            let cell = name
+                .strip_prefix(&format!("{folder}/"))
+                .filter(|s| !s.contains('/'))?;
+            Some((cell.to_string(), value))
+        })
+        .collect();
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let config = app.config.with_named_cells(&records);
+    for waiting in &config.waiting_cells {
+        warn!(cell = %waiting.name, api = %waiting.api_id, "cell not used yet: it waits for {}", waiting.waits_for);
+    }
+    Ok(Some(config))
+}
+
+/// `app` with the cells the hub stack recorded ([`named_cells`]).
+pub async fn with_named_cells(app: App<RouteSyncConfig>) -> Result<App<RouteSyncConfig>> {
+    Ok(match named_cells(&app).await? {
+        Some(config) => App { config, ..app },
+        None => app,
+    })
+}
+
 /// The rules frontdoor recorded, by segment. One recorded before it was made (no id) is
 /// found again among the live rules by its priority and base path; if it is not there, it
 /// was never made and the record goes.

@@ -33,7 +33,8 @@ use crate::ids::{AccountId, ApiRef};
 pub use apply::{apply, verify, Applied};
 pub use budget::Budget;
 pub use cell_sync::{
-    plan_cells, rule_parameter, rules_as_they_are, CellPlan, CellPlans, RuleRecord,
+    cell_records_folder, named_cells, plan_cells, rule_parameter, rules_as_they_are,
+    with_named_cells, CellPlan, CellPlans, RuleRecord,
 };
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
 pub use observe::{observe, observe_cell, observe_within, CellObserved};
@@ -519,11 +520,28 @@ pub async fn reconcile_with(
     deploy: Deploy,
     budget: &Budget,
 ) -> Result<Report> {
+    let named;
+    let app = match cell_sync::named_cells(app).await? {
+        Some(config) => {
+            named = App {
+                config,
+                clients: app.clients.clone(),
+                own_account: app.own_account.clone(),
+            };
+            &named
+        }
+        None => app,
+    };
     if app.config.cells.len() > 1 {
         return cell_sync::reconcile_cells(app, scope, deploy, budget).await;
     }
     let before = app.clients.calls.snapshot();
     let observed = observe_within(app, scope, budget).await?;
+    // APIs recorded in a cell no longer configured (removed, or waiting again) stay as they
+    // are, which only the cells' reconcile knows how to do: one cell would take them in.
+    if observed.records.values().any(|r| r.cell.is_some()) {
+        return cell_sync::reconcile_cells(app, scope, deploy, budget).await;
+    }
     let plan = plan(&observed, &desired::Context::from_app(app));
     let applied = apply(app, &observed, &plan, deploy, budget).await?;
     verify(app, &plan, &applied).await?;
