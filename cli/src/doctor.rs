@@ -101,7 +101,11 @@ pub(crate) async fn examine(
     // cells in use.
     for waiting in &routes_app.config.waiting_cells {
         out.push(finding(
-            format!("cell {} ({})", waiting.name, waiting.api_id),
+            format!(
+                "cell {} ({})",
+                waiting.name,
+                waiting.api_id.as_ref().map_or("?", |a| a.as_str())
+            ),
             Verdict::Fail,
             format!(
                 "route-sync places nothing in it until {}",
@@ -109,7 +113,7 @@ pub(crate) async fn examine(
             ),
         ));
     }
-    if routes_app.config.cells.len() > 1 {
+    if routes_app.config.cells.len() > 1 || !routes_app.config.waiting_cells.is_empty() {
         if let Some(domain) = &routes_app.config.public_domain {
             out.push(verdict(
                 "routing rules",
@@ -530,11 +534,18 @@ async fn routing_rules(app: &App<RouteSyncConfig>, domain: &str) -> Result<Strin
     let (live, recorded) = shared::routes::rules_as_they_are(app, domain)
         .await
         .map_err(|e| e.to_string())?;
+    // A waiting cell is a cell still: its rules are not another's.
     let cells: BTreeSet<String> = app
         .config
         .cells
         .iter()
         .map(|c| c.api_id.to_string())
+        .chain(
+            app.config
+                .waiting_cells
+                .iter()
+                .filter_map(|w| w.api_id.as_ref().map(ToString::to_string)),
+        )
         .collect();
     let ours: BTreeSet<&str> = recorded.values().filter_map(|r| r.id.as_deref()).collect();
     let mut problems = Vec::new();

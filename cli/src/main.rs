@@ -157,22 +157,30 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
                 let status = matches!(cli.command, Command::Status);
                 // With cells, one read of the spokes serves the policy, the status and the
                 // cells' plans.
-                if app.config.cells.len() > 1 {
-                    let plans =
-                        routes::plan_cells(app, &sweep, &routes::Budget::unlimited()).await?;
+                // A one-cell hub whose records name a cell not in use plans as route-sync
+                // runs it: through the cells' plan, from the one read.
+                let plans = if routes::needs_cells(&app.config, None) {
+                    Some(routes::plan_cells(app, &sweep, &routes::Budget::unlimited()).await?)
+                } else {
+                    let observed = routes::observe(app, &sweep).await?;
+                    if routes::needs_cells(&app.config, Some(&observed)) {
+                        Some(routes::plan_cells_from(app, observed).await?)
+                    } else {
+                        out.route_policy(&observed, &app.config);
+                        if status {
+                            out.routes_status(&observed, &app.config);
+                        }
+                        let plan = routes::plan(&observed, &Context::from_app(app));
+                        out.route_plan(&plan, status);
+                        None
+                    }
+                };
+                if let Some(plans) = plans {
                     out.route_policy(&plans.observed, &app.config);
                     if status {
                         out.routes_status(&plans.observed, &app.config);
                     }
                     out.cell_plans(&plans);
-                } else {
-                    let observed = routes::observe(app, &sweep).await?;
-                    out.route_policy(&observed, &app.config);
-                    if status {
-                        out.routes_status(&observed, &app.config);
-                    }
-                    let plan = routes::plan(&observed, &Context::from_app(app));
-                    out.route_plan(&plan, status);
                 }
             }
             out.finish();

@@ -104,8 +104,8 @@ pub struct Cell {
 pub struct WaitingCell {
     /// Its name (its record's, `{prefix}/registry/cells/{name}`).
     pub name: String,
-    /// Its REST API.
-    pub api_id: ApiId,
+    /// Its REST API, when its record names one.
+    pub api_id: Option<ApiId>,
     /// What it waits for.
     pub waits_for: String,
 }
@@ -240,6 +240,8 @@ pub struct RouteSyncConfig {
     /// cell's authorizer is made on its API after the stack makes the API, so a new cell
     /// waits for it ([`RouteSyncConfig::with_named_cells`]).
     pub waiting_cells: Vec<WaitingCell>,
+    /// How many of [`RouteSyncConfig::cells`] the variables name (the rest are named cells).
+    pub configured_cells: usize,
     /// Which of [`RouteSyncConfig::cells`] this configuration writes to (`public_api_id`
     /// and the policy's authorizer are that cell's).
     pub cell: usize,
@@ -317,6 +319,7 @@ impl RouteSyncConfig {
             }
             _ => None,
         };
+        let configured_cells = cells.as_ref().map_or(0, Vec::len);
         let config = (|| {
             Some(Self {
                 vpc_endpoint_id: vpc_endpoint_id?,
@@ -342,6 +345,7 @@ impl RouteSyncConfig {
                 public_domain,
                 cells: cells?,
                 waiting_cells: Vec::new(),
+                configured_cells,
                 cell: 0,
                 routing_rule_quota: routing_rule_quota?,
                 account_rule_quota: account_rule_quota?,
@@ -359,13 +363,16 @@ impl RouteSyncConfig {
     /// malformed, or it is a cell already. A waiting cell, like a removed one, keeps what it
     /// holds as it is.
     pub fn with_named_cells(&self, records: &BTreeMap<String, String>) -> Self {
+        // From the configured cells each time: merging twice gives the same.
         let mut out = self.clone();
+        out.cells.truncate(self.configured_cells);
+        out.waiting_cells.clear();
         for (name, value) in records {
             let (cell, why) = match parse_named_cell(value) {
                 Err(why) => {
                     out.waiting_cells.push(WaitingCell {
                         name: name.clone(),
-                        api_id: self.public_api_id.clone(),
+                        api_id: None,
                         waits_for: format!("a record that reads api-id:authorizer-id ({why})"),
                     });
                     continue;
@@ -387,6 +394,16 @@ impl RouteSyncConfig {
                             "a REST API of its own: {} is a cell already",
                             cell.api_id
                         )),
+                        _ if SsmPrefix::parse(&format!(
+                            "{}/cells/{}",
+                            self.ssm_prefix, cell.api_id
+                        ))
+                        .is_err() =>
+                        {
+                            Some(format!(
+                                "a shorter {SSM_PREFIX}: its state under it would be no parameter name"
+                            ))
+                        }
                         _ => None,
                     };
                     (cell, why)
@@ -395,7 +412,7 @@ impl RouteSyncConfig {
             match why {
                 Some(waits_for) => out.waiting_cells.push(WaitingCell {
                     name: name.clone(),
-                    api_id: cell.api_id,
+                    api_id: Some(cell.api_id),
                     waits_for,
                 }),
                 None => out.cells.push(cell),
@@ -988,11 +1005,19 @@ mod tests {
         let none = no_domain.with_named_cells(&records(&[("d", "dddddddddd:")]));
         assert_eq!(ids(&none), ["public0000"]);
         assert!(waiting(&none)[0].1.contains("FRONTDOOR_PUBLIC_DOMAIN"));
-        // And no record: the configuration as it was.
+        // And no record: the configuration as it was; merging again changes nothing.
         assert_eq!(
             ids(&open.with_named_cells(&BTreeMap::new())),
             ["public0000"]
         );
+        let again = odd.with_named_cells(&records(&[
+            ("a", "aaaaaaaaaa:authaa"),
+            ("b", "not an id"),
+            ("c", "public0000:"),
+            ("d", "dddddddddd:"),
+        ]));
+        assert_eq!(ids(&again), ids(&odd));
+        assert_eq!(waiting(&again), waiting(&odd));
     }
 
     #[test]

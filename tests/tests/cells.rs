@@ -497,6 +497,20 @@ async fn a_cell_the_stack_records_waits_for_its_authorizer_takes_newcomers_then_
     );
     assert!(!c.paths(1).await.iter().any(|p| p.starts_with("/shop")));
     assert!(c.rules().await.is_empty());
+    // WHEN the record names an authorizer that is not on b's API (say, the first cell's,
+    // pasted into CellAuthorizers)
+    record_cell(&c, "b", &format!("{}:{first_auth}", c.ids[1])).await;
+    // THEN b still waits, and the run goes on for the first cell: a record never stops it
+    let named = routes::named_cells(&app).await.unwrap().unwrap();
+    assert_eq!(named.cells.len(), 1);
+    assert!(
+        named.waiting_cells[0]
+            .waits_for
+            .contains("an authorizer it can use"),
+        "{:?}",
+        named.waiting_cells
+    );
+    routes::reconcile(&app, &sweep()).await.unwrap();
     // WHEN the hub team makes b's authorizer and the stack records it: no new function
     // configuration, the next run reads it
     let b_auth = authorizer_on(&c, &c.ids[1]).await;
@@ -565,4 +579,57 @@ async fn one_account_cannot_use_up_the_domains_routing_rules() {
     }
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert_eq!(c.status("t1").await.as_deref(), Some("exposed"));
+}
+
+#[tokio::test]
+async fn a_cell_in_the_middle_that_starts_to_wait_moves_nothing_of_the_cells_after_it() {
+    // GIVEN three cells of 8 resources, the two named ones from the stack's records, B's
+    // shop placed in b and C's market in c (each too big for the room left before it)
+    let c = Cells::start(2, 8).await;
+    let app = c.s.pets.app_with(&[
+        ("FRONTDOOR_CELLS", c.ids[0].as_str()),
+        ("FRONTDOOR_PUBLIC_DOMAIN", DOMAIN),
+        ("FRONTDOOR_RESOURCE_QUOTA", "8"),
+        ("FRONTDOOR_ACCOUNT_RESOURCE_QUOTA", "100"),
+    ]);
+    record_cell(&c, "b", &format!("{}:", c.ids[1])).await;
+    record_cell(&c, "c", &format!("{}:", c.ids[2])).await;
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    let five = |name: &str| -> Vec<String> {
+        ["", "/a", "/b", "/c", "/d"]
+            .iter()
+            .map(|s| format!("/{name}{s}"))
+            .collect()
+    };
+    let (shop, market) = (five("shop"), five("market"));
+    let shop: Vec<&str> = shop.iter().map(String::as_str).collect();
+    let market: Vec<&str> = market.iter().map(String::as_str).collect();
+    c.expose(&c.s.pets.b, "shop", &shop).await;
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    c.expose(&c.s.pets.c, "market", &market).await;
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    assert!(c.paths(1).await.contains(&"/shop/a".to_string()));
+    assert!(c.paths(2).await.contains(&"/market/a".to_string()));
+    let rules = c.rules().await;
+    assert_eq!(rules["shop"].0, c.ids[1]);
+    assert_eq!(rules["market"].0, c.ids[2]);
+    // WHEN b's record turns unusable: b waits, and c is now the second cell in use
+    record_cell(&c, "b", "not an api id").await;
+    let before = app.clients.calls.snapshot();
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    // THEN nothing moves and nothing is written: b's shop stays as it is, c's market and
+    // both rules too
+    let writes = app.clients.calls.snapshot().since(&before).write_ops();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(c.status("shop").await.as_deref(), Some("exposed"));
+    assert_eq!(c.status("market").await.as_deref(), Some("exposed"));
+    assert_eq!(c.rules().await, rules);
+    // WHEN b comes back
+    record_cell(&c, "b", &format!("{}:", c.ids[1])).await;
+    let before = app.clients.calls.snapshot();
+    routes::reconcile(&app, &sweep()).await.unwrap();
+    // THEN again nothing to write
+    let writes = app.clients.calls.snapshot().since(&before).write_ops();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(c.rules().await, rules);
 }

@@ -133,6 +133,35 @@ impl CellPlans {
     }
 }
 
+/// Each cell's configuration as an app of its own.
+fn cell_apps(app: &App<RouteSyncConfig>) -> Vec<App<RouteSyncConfig>> {
+    (0..app.config.cells.len())
+        .filter_map(|i| {
+            Some(App {
+                config: app.config.for_cell(i)?,
+                clients: app.clients.clone(),
+                own_account: app.own_account.clone(),
+            })
+        })
+        .collect()
+}
+
+fn domain_of(config: &RouteSyncConfig) -> Result<String> {
+    config.public_domain.clone().ok_or_else(|| {
+        Error::Blocked("cells without a custom domain (the config refuses this)".into())
+    })
+}
+
+/// Whether a run with these cells configured must go through the cells' reconcile: more
+/// than one cell, or (with the domain cells need) a record naming a cell not configured
+/// now (removed, or waiting again), whose APIs only the cells' reconcile leaves as they
+/// are: one cell's would take them in.
+pub fn needs_cells(config: &RouteSyncConfig, observed: Option<&Observed>) -> bool {
+    config.cells.len() > 1
+        || (config.public_domain.is_some()
+            && observed.is_some_and(|o| o.records.values().any(|r| r.cell.is_some())))
+}
+
 /// Observes every cell, the spokes once, the domain's rules, and plans each cell (pure
 /// from there): what `frontdoor plan` shows and [`reconcile_cells`] applies.
 pub async fn plan_cells(
@@ -140,19 +169,8 @@ pub async fn plan_cells(
     scope: &Scope,
     budget: &Budget,
 ) -> Result<CellPlans> {
-    let config = &app.config;
-    let domain = config.public_domain.clone().ok_or_else(|| {
-        Error::Blocked("several cells without a custom domain (the config refuses this)".into())
-    })?;
-    let apps: Vec<App<RouteSyncConfig>> = (0..config.cells.len())
-        .filter_map(|i| {
-            Some(App {
-                config: config.for_cell(i)?,
-                clients: app.clients.clone(),
-                own_account: app.own_account.clone(),
-            })
-        })
-        .collect();
+    let domain = domain_of(&app.config)?;
+    let apps = cell_apps(app);
     let mut views = Vec::with_capacity(apps.len());
     for cell in &apps {
         views.push(observe_cell(cell).await?);
@@ -169,7 +187,29 @@ pub async fn plan_cells(
         .cloned()
         .ok_or_else(|| Error::Blocked("no cell configured (the config always has one)".into()))?;
     let observed = observe_spokes(&apps[0], scope, budget, first_view, &waiting_elsewhere).await?;
-    let live_rules = live_rules(&app.clients.apigatewayv2, &domain).await?;
+    plan_observed(app, &domain, apps, views, observed).await
+}
+
+/// The cells' plans from what a one-cell run already observed: the first cell alone is
+/// configured, and records name cells that are not ([`needs_cells`]). Reads only the
+/// domain's rules, so the spokes are not read twice.
+pub async fn plan_cells_from(app: &App<RouteSyncConfig>, observed: Observed) -> Result<CellPlans> {
+    let domain = domain_of(&app.config)?;
+    let apps = cell_apps(app);
+    let views = vec![super::observe::CellObserved::of(&observed)];
+    plan_observed(app, &domain, apps, views, observed).await
+}
+
+/// The rules and the plans of every cell, from what was observed of each and of the spokes.
+async fn plan_observed(
+    app: &App<RouteSyncConfig>,
+    domain: &str,
+    apps: Vec<App<RouteSyncConfig>>,
+    views: Vec<super::observe::CellObserved>,
+    observed: Observed,
+) -> Result<CellPlans> {
+    let config = &app.config;
+    let live_rules = live_rules(&app.clients.apigatewayv2, domain).await?;
     let recorded_rules = recorded_rules(app, &live_rules).await?;
 
     let ctx = desired::Context::from_app(&apps[0]);
@@ -245,6 +285,18 @@ pub(super) async fn reconcile_cells(
 ) -> Result<Report> {
     let before = app.clients.calls.snapshot();
     let plans = plan_cells(app, scope, budget).await?;
+    apply_cells(app, &plans, deploy, budget, &before).await
+}
+
+/// Applies the cells' plans, each cell on its own, then the routing rules; `before` is the
+/// call log when the run began, for its report.
+pub(super) async fn apply_cells(
+    app: &App<RouteSyncConfig>,
+    plans: &CellPlans,
+    deploy: Deploy,
+    budget: &Budget,
+    before: &crate::calls::Calls,
+) -> Result<Report> {
     let mut report = Report::default();
     let mut applied_all = Vec::with_capacity(plans.cells.len());
     for (i, cell) in plans.cells.iter().enumerate() {
@@ -263,7 +315,7 @@ pub(super) async fn reconcile_cells(
     let domain = app.config.public_domain.as_deref().unwrap_or_default();
     apply_rules(app, domain, &rules, &plans.recorded_rules, budget).await?;
 
-    let calls = app.clients.calls.snapshot().since(&before);
+    let calls = app.clients.calls.snapshot().since(before);
     report.reads = calls.reads();
     report.writes = calls.writes();
     info!(
@@ -424,9 +476,42 @@ pub async fn named_cells(app: &App<RouteSyncConfig>) -> Result<Option<RouteSyncC
     if records.is_empty() {
         return Ok(None);
     }
-    let config = app.config.with_named_cells(&records);
+    let mut config = app.config.with_named_cells(&records);
+    // A named cell whose authorizer is not on its API, or not the kind the policy asks for,
+    // would stop every cell's run (a configuration error): it waits instead. A transient
+    // failure of the read retries the run.
+    let named: Vec<usize> = (config.configured_cells..config.cells.len()).collect();
+    let mut unusable = Vec::new();
+    for i in named {
+        let Some(cell) = config.for_cell(i) else {
+            continue;
+        };
+        let cell_app = App {
+            config: cell,
+            clients: app.clients.clone(),
+            own_account: app.own_account.clone(),
+        };
+        match super::observe::hub_auth(&cell_app).await {
+            Ok(_) => {}
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => unusable.push((i, e.to_string())),
+        }
+    }
+    for (i, why) in unusable.into_iter().rev() {
+        let cell = config.cells.remove(i);
+        let name = records
+            .iter()
+            .find(|(_, v)| v.split(':').next() == Some(cell.api_id.as_str()))
+            .map_or_else(String::new, |(n, _)| n.clone());
+        config.waiting_cells.push(crate::config::WaitingCell {
+            name,
+            api_id: Some(cell.api_id),
+            waits_for: format!("an authorizer it can use: {why}"),
+        });
+    }
     for waiting in &config.waiting_cells {
-        warn!(cell = %waiting.name, api = %waiting.api_id, "cell not used yet: it waits for {}", waiting.waits_for);
+        let api = waiting.api_id.as_ref().map_or("?", |a| a.as_str());
+        warn!(cell = %waiting.name, %api, "cell not used yet: it waits for {}", waiting.waits_for);
     }
     Ok(Some(config))
 }

@@ -558,6 +558,11 @@ pub fn place_all(observed: &Observed, desired: &Desired, cells: CellsView<'_>) -
     let gone = cells.ids.len();
     for (api, record) in &observed.records {
         let Some(cell) = index(&record.cell) else {
+            // Holding nothing (refused, or only its name), it is placed as a newcomer is:
+            // there is nothing to leave as it is, and it would otherwise never be placed.
+            if held_paths(record).next().is_none() {
+                continue;
+            }
             let id = record.cell.clone().unwrap_or_default();
             for segment in held_paths(record).filter_map(|p| first_segment(p)) {
                 homes.entry(segment.to_string()).or_insert(gone);
@@ -910,30 +915,42 @@ mod tests {
             .contains("variable first segment"));
     }
 
-    #[test]
-    fn a_cell_no_longer_configured_keeps_its_segments_and_rules() {
-        use crate::routes::{Observed, Record};
-        let ids = vec!["first00000".to_string()];
-        let orphan = ApiRef::parse("333333333333/orphan0000").unwrap();
-        let mut observed = Observed::default();
-        observed.records.insert(
-            orphan.clone(),
-            Record {
-                claims: [("/birds".to_string(), ["GET".to_string()].into())].into(),
-                cell: Some("gone000000".into()),
-                ..Record::default()
-            },
-        );
-        let trees: [&[PublicResource]; 1] = [&[]];
-        let view = CellsView {
-            ids: &ids,
-            trees: &trees,
+    /// The first cell alone, empty, with room for everything.
+    fn one_empty_cell<'a>(ids: &'a [String], trees: &'a [&'a [PublicResource]]) -> CellsView<'a> {
+        CellsView {
+            ids,
+            trees,
             quota: 300,
             account_quota: 300,
             rule_quota: 50,
             account_rules: 5,
             live_rules: 0,
-        };
+        }
+    }
+
+    /// A record of the removed cell `gone000000` claiming `claims` (GET each).
+    fn record_in_gone_cell(claims: &[&str]) -> crate::routes::Record {
+        crate::routes::Record {
+            claims: claims
+                .iter()
+                .map(|p| (p.to_string(), ["GET".to_string()].into()))
+                .collect(),
+            cell: Some("gone000000".into()),
+            ..crate::routes::Record::default()
+        }
+    }
+
+    #[test]
+    fn a_cell_no_longer_configured_keeps_its_segments_and_rules() {
+        use crate::routes::Observed;
+        let ids = vec!["first00000".to_string()];
+        let orphan = ApiRef::parse("333333333333/orphan0000").unwrap();
+        let mut observed = Observed::default();
+        observed
+            .records
+            .insert(orphan.clone(), record_in_gone_cell(&["/birds"]));
+        let trees: [&[PublicResource]; 1] = [&[]];
+        let view = one_empty_cell(&ids, &trees);
         let placed = place_all(&observed, &Desired::new(), view);
         assert!(placed.kept_segments.contains("birds"));
         assert_eq!(
@@ -952,6 +969,35 @@ mod tests {
             p.place(&newcomer(2, &["/birds/x"])),
             Placement::Full { home: Some(_) }
         ));
+        assert!(placed.orphaned.contains_key(&orphan));
+    }
+
+    #[test]
+    fn a_record_of_a_cell_no_longer_configured_that_holds_nothing_is_placed_again() {
+        // Refused, or holding only its name, in a cell since removed or waiting again: left
+        // as it is, it would never be placed or given a status again.
+        use crate::routes::desired::{Exposure, Intent};
+        use crate::routes::Observed;
+        let ids = vec!["first00000".to_string()];
+        let api = ApiRef::parse("333333333333/refused000").unwrap();
+        let mut observed = Observed::default();
+        observed
+            .records
+            .insert(api.clone(), record_in_gone_cell(&[]));
+        let mut desired = Desired::new();
+        desired.insert(
+            api.clone(),
+            Intent {
+                name: Some("refused".into()),
+                exposure: Exposure::NotExposed,
+            },
+        );
+        let trees: [&[PublicResource]; 1] = [&[]];
+        let view = one_empty_cell(&ids, &trees);
+        let placed = place_all(&observed, &desired, view);
+        assert!(!placed.orphaned.contains_key(&api));
+        assert_eq!(placed.cell_of.get(&api), Some(&0));
+        assert!(placed.refused.is_empty());
     }
 
     fn live(id: &str, priority: u32, base: Option<&str>, api: &str) -> LiveRule {
@@ -1092,14 +1138,9 @@ mod tests {
                 ..Record::default()
             },
         );
-        observed.records.insert(
-            orphan.clone(),
-            Record {
-                claims: [("/birds".to_string(), ["GET".to_string()].into())].into(),
-                cell: Some("gone000000".into()),
-                ..Record::default()
-            },
-        );
+        observed
+            .records
+            .insert(orphan.clone(), record_in_gone_cell(&["/birds"]));
         let tree = |paths: &[&str]| -> Vec<PublicResource> {
             paths
                 .iter()

@@ -33,8 +33,8 @@ use crate::ids::{AccountId, ApiRef};
 pub use apply::{apply, verify, Applied};
 pub use budget::Budget;
 pub use cell_sync::{
-    cell_records_folder, named_cells, plan_cells, rule_parameter, rules_as_they_are,
-    with_named_cells, CellPlan, CellPlans, RuleRecord,
+    cell_records_folder, named_cells, needs_cells, plan_cells, plan_cells_from, rule_parameter,
+    rules_as_they_are, with_named_cells, CellPlan, CellPlans, RuleRecord,
 };
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
 pub use observe::{observe, observe_cell, observe_within, CellObserved};
@@ -537,10 +537,12 @@ pub async fn reconcile_with(
     }
     let before = app.clients.calls.snapshot();
     let observed = observe_within(app, scope, budget).await?;
-    // APIs recorded in a cell no longer configured (removed, or waiting again) stay as they
-    // are, which only the cells' reconcile knows how to do: one cell would take them in.
-    if observed.records.values().any(|r| r.cell.is_some()) {
-        return cell_sync::reconcile_cells(app, scope, deploy, budget).await;
+    // APIs recorded in a cell not configured now (removed, or waiting again) stay as they
+    // are, which only the cells' plan does: one cell's would take them in. What was read
+    // serves it; the spokes are not read again.
+    if cell_sync::needs_cells(&app.config, Some(&observed)) {
+        let plans = cell_sync::plan_cells_from(app, observed).await?;
+        return cell_sync::apply_cells(app, &plans, deploy, budget, &before).await;
     }
     let plan = plan(&observed, &desired::Context::from_app(app));
     let applied = apply(app, &observed, &plan, deploy, budget).await?;

@@ -69,6 +69,18 @@ pub struct CellObserved {
 }
 
 impl CellObserved {
+    /// What a one-cell run observed of its cell, taken back out of `observed`.
+    pub fn of(observed: &Observed) -> Self {
+        CellObserved {
+            public: observed.public.clone(),
+            owed: observed.owed.clone(),
+            owed_parts: observed.owed_parts.clone(),
+            learned_quota: observed.learned_quota,
+            hub_auth: observed.hub_auth.clone(),
+            stage: observed.stage.clone(),
+        }
+    }
+
     /// `observed` as this cell sees it: the cell's resources, stage and own state.
     pub fn into_observed(self, mut observed: Observed) -> Observed {
         observed.public = self.public;
@@ -249,7 +261,7 @@ pub(super) async fn observe_spokes(
 /// cannot apply (the authorizer is not the public API's, scopes on a Lambda authorizer) is
 /// a configuration error: the run writes nothing rather than routes without the governance
 /// the hub asked for.
-async fn hub_auth(app: &App<RouteSyncConfig>) -> Result<MethodAuth> {
+pub(super) async fn hub_auth(app: &App<RouteSyncConfig>) -> Result<MethodAuth> {
     let policy = &app.config.governance;
     let kind = match &policy.authorizer_id {
         None => None,
