@@ -138,6 +138,8 @@ pub async fn route_sync(
                 Metric::count("AccountsDeferred", r.accounts_deferred),
                 Metric::count("ApisDeferred", r.apis_deferred),
                 Metric::count("ApisOverShare", r.apis_over_share),
+                Metric::count("CellsWaiting", r.cells_waiting),
+                Metric::count("ApisInIdleCells", r.apis_in_idle_cells),
                 Metric::count("DriftRepaired", r.integrations_updated),
                 Metric::count("PublicResources", r.public_resources),
                 Metric::count("EventsDropped", r.events_dropped),

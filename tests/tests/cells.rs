@@ -484,7 +484,8 @@ async fn a_cell_the_stack_records_waits_for_its_authorizer_takes_newcomers_then_
     let named = routes::named_cells(&app).await.unwrap().unwrap();
     assert_eq!(named.cells.len(), 1);
     assert_eq!(named.waiting_cells[0].name, "b");
-    routes::reconcile(&app, &sweep()).await.unwrap();
+    let report = routes::reconcile(&app, &sweep()).await.unwrap();
+    assert_eq!(report.cells_waiting, 1, "the CellsWaiting metric");
     // WHEN B exposes a shop of 3 resources, which the first cell (5 of 6) cannot take
     c.expose(&c.s.pets.b, "shop", &["/shop", "/shop/items", "/shop/cart"])
         .await;
@@ -530,9 +531,10 @@ async fn a_cell_the_stack_records_waits_for_its_authorizer_takes_newcomers_then_
     // WHEN an update of the stack drops b's authorizer again (CellAuthorizers replaced)
     record_cell(&c, "b", &format!("{}:", c.ids[1])).await;
     let before = app.clients.calls.snapshot();
-    routes::reconcile(&app, &sweep()).await.unwrap();
+    let report = routes::reconcile(&app, &sweep()).await.unwrap();
     // THEN the shop stays where it lives, as it is: the first cell does not take it in, and
-    // its rule stays
+    // its rule stays; operators see it (ApisInIdleCells, its alarm)
+    assert_eq!((report.cells_waiting, report.apis_in_idle_cells), (1, 1));
     assert!(!c.paths(0).await.iter().any(|p| p.starts_with("/shop")));
     assert!(c.paths(1).await.contains(&"/shop/items".to_string()));
     assert_eq!(c.rules().await.keys().collect::<Vec<_>>(), ["shop"]);

@@ -316,6 +316,8 @@ pub(super) async fn apply_cells(
     apply_rules(app, domain, &rules, &plans.recorded_rules, budget).await?;
 
     let calls = app.clients.calls.snapshot().since(before);
+    report.cells_waiting = app.config.waiting_cells.len();
+    report.apis_in_idle_cells = plans.placed.orphaned.len();
     report.reads = calls.reads();
     report.writes = calls.writes();
     info!(

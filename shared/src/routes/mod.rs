@@ -484,6 +484,11 @@ pub struct Report {
     pub apis_deferred: usize,
     /// APIs past their account's API share (`FRONTDOOR_ACCOUNT_API_QUOTA`): not tracked.
     pub apis_over_share: usize,
+    /// Cells the hub stack records that are not in use yet (each waits for something).
+    pub cells_waiting: usize,
+    /// APIs that live in a cell not in use now (removed, or waiting again): frozen as they
+    /// are until the cell is back or they leave.
+    pub apis_in_idle_cells: usize,
     /// Resources on the public API after this reconcile (quota: 300 by default).
     pub public_resources: usize,
     /// AWS calls that only read.
@@ -548,7 +553,8 @@ pub async fn reconcile_with(
     let applied = apply(app, &observed, &plan, deploy, budget).await?;
     verify(app, &plan, &applied).await?;
     let calls = app.clients.calls.snapshot().since(&before);
-    let report = plan.report(&applied, calls.reads(), calls.writes());
+    let mut report = plan.report(&applied, calls.reads(), calls.writes());
+    report.cells_waiting = app.config.waiting_cells.len();
     if !plan.apis_over_share.is_empty() {
         let over: Vec<String> = plan
             .apis_over_share

@@ -215,6 +215,9 @@ impl Plan {
             accounts_deferred: self.accounts_deferred,
             apis_deferred: applied.deferred.len(),
             apis_over_share: self.apis_over_share.len(),
+            // The cells' figures are the run's, set where it knows them.
+            cells_waiting: 0,
+            apis_in_idle_cells: 0,
             public_resources: self.public_resources
                 - self
                     .apis
