@@ -34,6 +34,8 @@ pub(crate) enum Verdict {
 pub(crate) struct Extra<'a> {
     /// The hub event bus the spokes forward to (the stack's `HubEventBus`).
     pub(crate) hub_bus: Option<&'a str>,
+    /// Why the cells' records could not be read, when they could not.
+    pub(crate) records_unread: Option<&'a str>,
 }
 
 fn finding(check: impl Into<String>, result: Verdict, detail: impl Into<String>) -> Finding {
@@ -96,6 +98,16 @@ pub(crate) async fn examine(
             own_account: routes_app.own_account.clone(),
         };
         out.push(verdict(check, public_stage(&cell).await));
+    }
+    if let Some(why) = extra.records_unread {
+        out.push(finding(
+            "cell records",
+            Verdict::Fail,
+            format!(
+                "{} cannot be read ({why}): the cells the hub stack records are not checked, and route-sync's runs fail the same way",
+                shared::routes::cell_records_folder(&routes_app.config.ssm_prefix)
+            ),
+        ));
     }
     // A named cell route-sync does not use yet is something to finish, not a fault of the
     // cells in use.

@@ -132,9 +132,22 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
         .load()
         .await;
     let target_app = target_config.map(|c| App::new(c, &sdk));
-    // With the cells the hub stack recorded, as route-sync reads them each run.
+    // With the cells the hub stack recorded, as route-sync reads them each run. doctor
+    // reports records it cannot read as a finding; every other command stops on it.
+    let mut records_unread = None;
     let route_app = match route_config {
-        Some(c) => Some(routes::with_named_cells(App::new(c, &sdk)).await?),
+        Some(c) => {
+            let app = App::new(c, &sdk);
+            match routes::named_cells(&app).await {
+                Ok(Some(config)) => Some(App { config, ..app }),
+                Ok(None) => Some(app),
+                Err(e) if matches!(cli.command, Command::Doctor { .. }) => {
+                    records_unread = Some(e.to_string());
+                    Some(app)
+                }
+                Err(e) => return Err(e),
+            }
+        }
         None => None,
     };
     let sweep = Scope {
@@ -194,6 +207,7 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
             };
             let extra = doctor::Extra {
                 hub_bus: hub_bus.as_deref(),
+                records_unread: records_unread.as_deref(),
             };
             let findings = doctor::examine(targets_app, routes_app, &sdk, &extra).await;
             let failed = findings.iter().any(|f| f.result == doctor::Verdict::Fail);
