@@ -109,8 +109,7 @@ pub(crate) async fn examine(
             ),
         ));
     }
-    // A named cell route-sync does not use yet is something to finish, not a fault of the
-    // cells in use.
+    // One finding per waiting cell, so the cells in use still pass their own checks.
     for waiting in &routes_app.config.waiting_cells {
         out.push(finding(
             format!(

@@ -139,7 +139,7 @@ async fn run(cli: &Cli, contract: &Contract) -> Result<ExitCode, Error> {
         Some(c) => {
             let app = App::new(c, &sdk);
             match routes::named_cells(&app).await {
-                Ok(Some(config)) => Some(App { config, ..app }),
+                Ok(Some(config)) => Some(app.with_config(config)),
                 Ok(None) => Some(app),
                 Err(e) if matches!(cli.command, Command::Doctor { .. }) => {
                     records_unread = Some(e.to_string());

@@ -392,6 +392,19 @@ impl<C: Function> App<C> {
         }
     }
 
+    /// The same clients and account with another configuration (one cell's, or the cells
+    /// the hub stack records merged in).
+    pub fn with_config(&self, config: C) -> Self
+    where
+        C::Clients: Clone,
+    {
+        Self {
+            config,
+            clients: self.clients.clone(),
+            own_account: self.own_account.clone(),
+        }
+    }
+
     /// The same, running in `account`.
     pub fn in_account(self, account: AccountId) -> Self {
         Self {

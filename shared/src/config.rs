@@ -390,10 +390,17 @@ impl RouteSyncConfig {
                         _ if self.public_domain.is_none() => Some(format!(
                             "{PUBLIC_DOMAIN}: cells are reached through the domain's routing rules"
                         )),
-                        _ if out.cells.iter().any(|c| c.api_id == cell.api_id) => Some(format!(
-                            "a REST API of its own: {} is a cell already",
-                            cell.api_id
-                        )),
+                        _ if out.cells.iter().any(|c| c.api_id == cell.api_id)
+                            || out
+                                .waiting_cells
+                                .iter()
+                                .any(|w| w.api_id.as_ref() == Some(&cell.api_id)) =>
+                        {
+                            Some(format!(
+                                "a REST API of its own: {} is a cell already",
+                                cell.api_id
+                            ))
+                        }
                         _ if SsmPrefix::parse(&format!(
                             "{}/cells/{}",
                             self.ssm_prefix, cell.api_id
@@ -473,7 +480,7 @@ fn parse_named_cell(s: &str) -> Result<Cell, String> {
         api_id: ApiId::parse(api.trim())?,
         authorizer_id: match authorizer.trim() {
             "" => None,
-            z => Some(parse_authorizer_id(z)?),
+            id => Some(parse_authorizer_id(id)?),
         },
     })
 }
@@ -981,6 +988,15 @@ mod tests {
             two.for_cell(1).unwrap().governance.authorizer_id.as_deref(),
             Some("authcc")
         );
+        // Two records naming one API: the second waits whether the first is in use or waits.
+        let twice = governed.with_named_cells(&records(&[
+            ("a", "bbbbbbbbbb:"),
+            ("b", "bbbbbbbbbb:authbb"),
+        ]));
+        assert_eq!(ids(&twice), ["public0000"]);
+        let w = waiting(&twice);
+        assert_eq!(w.len(), 2);
+        assert!(w[1].1.contains("is a cell already"), "{w:?}");
         // Given b's, b takes its place in name order.
         let three = governed.with_named_cells(&records(&[
             ("c", "cccccccccc:authcc"),

@@ -535,7 +535,7 @@ def functions_role(template):
 
 def check_no_cells(label, template):
     """With Cells empty (CloudFormation's [""]), the loops still run once: every resource
-    and output they make is off, and so is the one variable."""
+    and output they make is off, and the domain still takes routing rules first."""
     made = {k: v for k, v in template["Resources"].items() if k.startswith("Cell")}
     outs = {k: v for k, v in template.get("Outputs", {}).items() if k.startswith("Cell")}
     check(f"{label} with no cells the loops make resources only under cell conditions",

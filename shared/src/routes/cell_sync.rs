@@ -136,13 +136,7 @@ impl CellPlans {
 /// Each cell's configuration as an app of its own.
 fn cell_apps(app: &App<RouteSyncConfig>) -> Vec<App<RouteSyncConfig>> {
     (0..app.config.cells.len())
-        .filter_map(|i| {
-            Some(App {
-                config: app.config.for_cell(i)?,
-                clients: app.clients.clone(),
-                own_account: app.own_account.clone(),
-            })
-        })
+        .filter_map(|i| Some(app.with_config(app.config.for_cell(i)?)))
         .collect()
 }
 
@@ -282,10 +276,10 @@ pub(super) async fn reconcile_cells(
     scope: &Scope,
     deploy: Deploy,
     budget: &Budget,
+    before: &crate::calls::Calls,
 ) -> Result<Report> {
-    let before = app.clients.calls.snapshot();
     let plans = plan_cells(app, scope, budget).await?;
-    apply_cells(app, &plans, deploy, budget, &before).await
+    apply_cells(app, &plans, deploy, budget, before).await
 }
 
 /// Applies the cells' plans, each cell on its own, then the routing rules; `before` is the
@@ -320,6 +314,9 @@ pub(super) async fn apply_cells(
     report.apis_in_idle_cells = plans.placed.orphaned.len();
     report.reads = calls.reads();
     report.writes = calls.writes();
+    if let Some(first) = plans.cells.first() {
+        super::warn_left_out(app, &plans.observed, &first.plan.apis_over_share);
+    }
     info!(
         cells = plans.cells.len(),
         rules_created = rules.create.len(),
@@ -479,32 +476,28 @@ pub async fn named_cells(app: &App<RouteSyncConfig>) -> Result<Option<RouteSyncC
         return Ok(None);
     }
     let mut config = app.config.with_named_cells(&records);
+    // The names of the named cells in use, in the order they follow the configured ones.
+    let in_use: Vec<String> = records
+        .keys()
+        .filter(|name| !config.waiting_cells.iter().any(|w| &w.name == *name))
+        .cloned()
+        .collect();
     // A named cell whose authorizer is not on its API, or not the kind the policy asks for,
     // would stop every cell's run (a configuration error): it waits instead. A transient
     // failure of the read retries the run.
-    let named: Vec<usize> = (config.configured_cells..config.cells.len()).collect();
     let mut unusable = Vec::new();
-    for i in named {
+    for (i, name) in (config.configured_cells..config.cells.len()).zip(&in_use) {
         let Some(cell) = config.for_cell(i) else {
             continue;
         };
-        let cell_app = App {
-            config: cell,
-            clients: app.clients.clone(),
-            own_account: app.own_account.clone(),
-        };
-        match super::observe::hub_auth(&cell_app).await {
+        match super::observe::hub_auth(&app.with_config(cell)).await {
             Ok(_) => {}
             Err(e) if e.is_transient() => return Err(e),
-            Err(e) => unusable.push((i, e.to_string())),
+            Err(e) => unusable.push((i, name.clone(), e.to_string())),
         }
     }
-    for (i, why) in unusable.into_iter().rev() {
+    for (i, name, why) in unusable.into_iter().rev() {
         let cell = config.cells.remove(i);
-        let name = records
-            .iter()
-            .find(|(_, v)| v.split(':').next() == Some(cell.api_id.as_str()))
-            .map_or_else(String::new, |(n, _)| n.clone());
         config.waiting_cells.push(crate::config::WaitingCell {
             name,
             api_id: Some(cell.api_id),
@@ -516,14 +509,6 @@ pub async fn named_cells(app: &App<RouteSyncConfig>) -> Result<Option<RouteSyncC
         warn!(cell = %waiting.name, %api, "cell not used yet: it waits for {}", waiting.waits_for);
     }
     Ok(Some(config))
-}
-
-/// `app` with the cells the hub stack recorded ([`named_cells`]).
-pub async fn with_named_cells(app: App<RouteSyncConfig>) -> Result<App<RouteSyncConfig>> {
-    Ok(match named_cells(&app).await? {
-        Some(config) => App { config, ..app },
-        None => app,
-    })
 }
 
 /// The rules frontdoor recorded, by segment. One recorded before it was made (no id) is

@@ -34,7 +34,7 @@ pub use apply::{apply, verify, Applied};
 pub use budget::Budget;
 pub use cell_sync::{
     cell_records_folder, named_cells, needs_cells, plan_cells, plan_cells_from, rule_parameter,
-    rules_as_they_are, with_named_cells, CellPlan, CellPlans, RuleRecord,
+    rules_as_they_are, CellPlan, CellPlans, RuleRecord,
 };
 pub use diff::{diff, ApiPlan, Plan, RouteKey};
 pub use observe::{observe, observe_cell, observe_within, CellObserved};
@@ -525,22 +525,19 @@ pub async fn reconcile_with(
     deploy: Deploy,
     budget: &Budget,
 ) -> Result<Report> {
+    // The run's calls count from here: the cells' records are read for it.
+    let before = app.clients.calls.snapshot();
     let named;
     let app = match cell_sync::named_cells(app).await? {
         Some(config) => {
-            named = App {
-                config,
-                clients: app.clients.clone(),
-                own_account: app.own_account.clone(),
-            };
+            named = app.with_config(config);
             &named
         }
         None => app,
     };
     if app.config.cells.len() > 1 {
-        return cell_sync::reconcile_cells(app, scope, deploy, budget).await;
+        return cell_sync::reconcile_cells(app, scope, deploy, budget, &before).await;
     }
-    let before = app.clients.calls.snapshot();
     let observed = observe_within(app, scope, budget).await?;
     // APIs recorded in a cell not configured now (removed, or waiting again) stay as they
     // are, which only the cells' plan does: one cell's would take them in. What was read
@@ -555,21 +552,7 @@ pub async fn reconcile_with(
     let calls = app.clients.calls.snapshot().since(&before);
     let mut report = plan.report(&applied, calls.reads(), calls.writes());
     report.cells_waiting = app.config.waiting_cells.len();
-    if !plan.apis_over_share.is_empty() {
-        let over: Vec<String> = plan
-            .apis_over_share
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        tracing::warn!(
-            share = app.config.account_api_quota,
-            apis = ?over,
-            "APIs past their account's API share are not tracked: no record, no parameters"
-        );
-    }
-    for (account, why) in &observed.unreachable {
-        tracing::warn!(%account, reason = %why, "spoke account skipped: its routes stay as they are");
-    }
+    warn_left_out(app, &observed, &plan.apis_over_share);
     info!(
         apis = report.apis,
         resources_created = report.resources_created,
@@ -587,6 +570,22 @@ pub async fn reconcile_with(
         "route sync done"
     );
     Ok(report)
+}
+
+/// What a run leaves out, said each run: APIs past their account's API share (no record,
+/// no parameters) and spoke accounts it could not read (their routes stay as they are).
+fn warn_left_out(app: &App<RouteSyncConfig>, observed: &Observed, over_share: &[ApiRef]) {
+    if !over_share.is_empty() {
+        let over: Vec<String> = over_share.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            share = app.config.account_api_quota,
+            apis = ?over,
+            "APIs past their account's API share are not tracked: no record, no parameters"
+        );
+    }
+    for (account, why) in &observed.unreachable {
+        tracing::warn!(%account, reason = %why, "spoke account skipped: its routes stay as they are");
+    }
 }
 
 /// Desired state and diff of what was observed: the plan a reconcile applies and
