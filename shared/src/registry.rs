@@ -208,6 +208,23 @@ pub async fn get_values(
         .collect())
 }
 
+/// Every parameter right under `folder`, by its own name (the part after `folder/`) ->
+/// value; one deeper is not a record of that folder and is left out.
+pub async fn entries_in(
+    ssm: &aws_sdk_ssm::Client,
+    folder: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let inside = format!("{folder}/");
+    Ok(values_under(ssm, folder)
+        .await?
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let own = name.strip_prefix(&inside).filter(|s| !s.contains('/'))?;
+            Some((own.to_string(), value))
+        })
+        .collect())
+}
+
 /// Every parameter under `folder` (at any depth), name -> value, every page of
 /// GetParametersByPath.
 pub async fn values_under(

@@ -461,17 +461,7 @@ pub async fn named_cells(app: &App<RouteSyncConfig>) -> Result<Option<RouteSyncC
         return Ok(None);
     }
     let folder = cell_records_folder(&app.config.ssm_prefix);
-    let records: BTreeMap<String, String> = registry::values_under(&app.clients.ssm, &folder)
-        .await?
-        .into_iter()
-        .filter_map(|(name, value)| {
-            // A record sits right under the folder: anything deeper is not the stack's.
-            let cell = name
-                .strip_prefix(&format!("{folder}/"))
-                .filter(|s| !s.contains('/'))?;
-            Some((cell.to_string(), value))
-        })
-        .collect();
+    let records = registry::entries_in(&app.clients.ssm, &folder).await?;
     if records.is_empty() {
         return Ok(None);
     }
@@ -521,14 +511,9 @@ async fn recorded_rules(
     let prefix = &app.config.ssm_prefix;
     let folder = rules_folder(prefix);
     let mut out = BTreeMap::new();
-    for (name, value) in registry::values_under(&app.clients.ssm, &folder).await? {
-        // A rule record sits right under the folder: anything deeper is not frontdoor's.
-        let Some(segment) = name
-            .strip_prefix(&format!("{folder}/"))
-            .filter(|s| !s.contains('/'))
-        else {
-            continue;
-        };
+    for (segment, value) in registry::entries_in(&app.clients.ssm, &folder).await? {
+        let segment = segment.as_str();
+        let name = rule_parameter(prefix, segment);
         match registry::decode::<RuleRecord>(&name, &value) {
             Ok(mut record) => {
                 if record.id.is_none() {
