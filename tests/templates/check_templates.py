@@ -280,8 +280,7 @@ def check_route_sync_iam(label, template):
     if "route-sync" not in fns:
         check(f"{label} has route-sync", False)
         return
-    logical, fn = fns["route-sync"]
-    role = (getatt(fn["Properties"].get("Role")) or ("?",))[0]
+    role = functions_role(template)
     stmts = [plain(s) for s in role_statements(template, role)]
 
     # API Gateway: exactly the calls route-sync makes, on the public API.

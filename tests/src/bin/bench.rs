@@ -17,6 +17,32 @@ use frontdoor_tests::{aws_env, event, target_sync_app, workspace_root, Emulator}
 use shared::calls::Calls;
 use shared::entry::route_sync_payload;
 
+/// Sweeps until a sweep writes nothing, at most `most` times: each sweep's report.
+async fn sweep_until_quiet(
+    app: &shared::App<shared::RouteSyncConfig>,
+    sweep: &shared::routes::Scope,
+    most: usize,
+) -> Vec<shared::routes::Report> {
+    let mut reports = Vec::new();
+    for _ in 0..most {
+        let report = shared::routes::reconcile(app, sweep).await.unwrap();
+        let quiet = report.writes == 0;
+        reports.push(report);
+        if quiet {
+            break;
+        }
+    }
+    reports
+}
+
+/// How many published statuses read `exposed`.
+fn exposed_count(published: &std::collections::BTreeMap<String, String>) -> usize {
+    published
+        .iter()
+        .filter(|(k, v)| k.ends_with("/status") && v.as_str() == "exposed")
+        .count()
+}
+
 struct Row {
     figure: String,
     value: String,
@@ -728,20 +754,11 @@ async fn modes(rows: &mut Vec<Row>, mode: &str, apis: usize) {
         ..Scope::default()
     };
     let t = Instant::now();
-    let mut runs = 0;
-    for _ in 0..5 {
-        runs += 1;
-        if routes::reconcile(&app, &sweep).await.unwrap().writes == 0 {
-            break;
-        }
-    }
+    let runs = sweep_until_quiet(&app, &sweep, 5).await.len();
     let wall = t.elapsed();
     let calls = app.clients.calls.snapshot();
     let published = pets.published().await;
-    let exposed = published
-        .iter()
-        .filter(|(k, v)| k.ends_with("/status") && v.as_str() == "exposed")
-        .count();
+    let exposed = exposed_count(&published);
     let resources = pets.public_paths().await.len() - 1; // the root is not counted
     row(
         rows,
@@ -898,21 +915,14 @@ async fn cells(rows: &mut Vec<Row>, accounts: usize, quota: usize) {
         emulator.settings(&serde_json::json!({"routing_rule_quota": granted}));
         let a = app(rule_quota);
         let t = Instant::now();
-        let mut deployments = Vec::new();
-        for _ in 0..4 {
-            let report = routes::reconcile(&a, &sweep).await.unwrap();
-            deployments.push(report.deployments);
-            if report.writes == 0 {
-                break;
-            }
-        }
+        let deployments: Vec<usize> = sweep_until_quiet(&a, &sweep, 4)
+            .await
+            .iter()
+            .map(|r| r.deployments)
+            .collect();
         let wall = t.elapsed();
         let calls = a.clients.calls.snapshot();
-        let published = pets.published().await;
-        let exposed = published
-            .iter()
-            .filter(|(k, v)| k.ends_with("/status") && v.as_str() == "exposed")
-            .count();
+        let exposed = exposed_count(&pets.published().await);
         let mut per_cell = Vec::new();
         for id in &ids {
             per_cell.push(
